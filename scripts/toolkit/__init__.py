@@ -1,0 +1,1 @@
+"""Shared tooling for scripts and graders: Redis servers, RDB reader, task registry."""

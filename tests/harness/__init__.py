@@ -1,0 +1,1 @@
+"""One grading harness for every task: processes, exact comparison, the graded folder."""
