@@ -1,0 +1,488 @@
+"""Job-queue throughput: pykue next to a raw redis-py loop, RQ and BullMQ-Python, in one run.
+
+Usage (from the repository root, in the venv)::
+
+    pip install -r requirements-bench.txt      # RQ and BullMQ rows; pykue/raw need nothing more
+    python benchmarks/bench_queues.py           # N=5000 jobs, concurrency 1 and 2, 5 rounds
+    python benchmarks/bench_queues.py --jobs 200 --rounds 1 --only raw,pykue
+
+What is measured, for every system alike:
+
+1. The queue is empty and the Redis is flushed. N no-op jobs are enqueued with the
+   system's bulk (pipelined) producer call; that time gives the *enqueue* rate.
+2. Then the clock restarts and worker(s) are started with a handler that does nothing.
+   The clock stops when the N-th job is *finished in Redis*. N / that time is the
+   *processing* rate, the jobs/s of the table. Enqueueing is not in it.
+
+Every measurement runs in a fresh child process (same interpreter, same Redis, flushed
+in between), and rounds are interleaved across systems, so that noise from a busy
+machine is spread over all rows. Compare ratios within one run, not numbers across runs.
+
+Rows:
+  raw     producer LPUSHes N items; consumer thread(s) BRPOP until N are taken: one round
+          trip per job and no bookkeeping at all. The practical ceiling.
+  pykue   queue.create_bulk(), then queue.process(type, handler, concurrency=C) with a
+          plain ``(job)`` handler; done when queue.count("complete") reaches N.
+  rq      Queue.enqueue_many(), then SimpleWorker.work(burst=True) (no fork per job). RQ
+          has no in-process concurrency: concurrency 2 is two SimpleWorkers in two threads
+          (without the per-job SIGALRM timeout, which only works in the main thread).
+  bullmq  Queue.addBulk(), then Worker(concurrency=C); done at the N-th "completed" event.
+
+Concurrency is always within ONE worker process (threads or asyncio tasks, as the
+library does it), never extra processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import itertools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SYSTEMS = ("raw", "pykue", "rq", "bullmq")
+LABELS = {
+    "raw": "raw redis-py LPUSH/BRPOP loop",
+    "pykue": "pykue",
+    "rq": "RQ SimpleWorker (burst)",
+    "bullmq": "BullMQ-Python",
+}
+# What each row needs importable; missing ones are skipped with a message.
+NEEDS = {"raw": ["redis"], "pykue": ["pykue"], "rq": ["rq"], "bullmq": ["bullmq"]}
+# RQ and BullMQ use commands fakeredis's TCP server lacks (INFO, CLIENT SETNAME ...).
+REAL_REDIS_ONLY = ("rq", "bullmq")
+JOB_TYPE = "noop"
+BATCH = 1000  # jobs per pipelined enqueue call
+
+
+def noop(*_args, **_kwargs) -> None:
+    """The job every system runs: nothing."""
+
+
+def payload(i: int) -> dict:
+    return {"n": i}
+
+
+# --- one measurement (runs in a child process) -------------------------------------------
+
+
+def measure_raw(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+    import redis
+
+    key = "bench:raw"
+    producer = redis.Redis.from_url(url)
+    t0 = time.perf_counter()
+    for start in range(0, jobs, BATCH):
+        pipe = producer.pipeline(transaction=False)
+        for i in range(start, min(start + BATCH, jobs)):
+            pipe.lpush(key, json.dumps(payload(i)))
+        pipe.execute()
+    enqueue_s = time.perf_counter() - t0
+
+    stop = b"__stop__"
+    taken = itertools.count(1)  # next() on it is atomic under the GIL
+    finished_at: list[float] = []
+    clients = [redis.Redis.from_url(url) for _ in range(concurrency)]
+    for client in clients:
+        client.ping()  # connect before the clock starts, like the other rows
+
+    def consume(client) -> None:
+        while True:
+            _, item = client.brpop(key, timeout=0)
+            if item == stop:
+                return
+            noop(json.loads(item))
+            if next(taken) == jobs:
+                finished_at.append(time.perf_counter())
+                client.lpush(key, *[stop] * concurrency)
+
+    t1 = time.perf_counter()
+    threads = [threading.Thread(target=consume, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return enqueue_s, finished_at[0] - t1
+
+
+def measure_pykue(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+    import pykue
+
+    queue = pykue.create_queue(redis_url=url, prefix="bench")
+    datas = [payload(i) for i in range(jobs)]
+    t0 = time.perf_counter()
+    queue.create_bulk(JOB_TYPE, datas)
+    enqueue_s = time.perf_counter() - t0
+
+    def handler(job):
+        return None
+
+    t1 = time.perf_counter()
+    queue.process(JOB_TYPE, handler, concurrency=concurrency)
+    # Poll the count of complete jobs in Redis: about 200 cheap round trips a second,
+    # against thousands for the worker; 5 ms resolution on a run of a second or more.
+    while queue.count("complete") < jobs:
+        time.sleep(0.005)
+    process_s = time.perf_counter() - t1
+    queue.shutdown(timeout=5)
+    return enqueue_s, process_s
+
+
+def measure_rq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+    import redis
+    from rq import Queue, SimpleWorker
+    from rq.timeouts import BaseDeathPenalty
+
+    class NoTimeout(BaseDeathPenalty):
+        """No per-job timeout: RQ's default one uses SIGALRM, which only the main thread has."""
+
+        def setup_death_penalty(self) -> None:
+            pass
+
+        def cancel_death_penalty(self) -> None:
+            pass
+
+    class ThreadWorker(SimpleWorker):
+        """A SimpleWorker that can run in a thread (signals belong to the main thread)."""
+
+        death_penalty_class = NoTimeout
+
+        def _install_signal_handlers(self) -> None:
+            pass
+
+    connection = redis.Redis.from_url(url)
+    queue = Queue("bench", connection=connection)
+    t0 = time.perf_counter()
+    for start in range(0, jobs, BATCH):
+        queue.enqueue_many(
+            [
+                Queue.prepare_data(noop, args=(payload(i),))
+                for i in range(start, min(start + BATCH, jobs))
+            ]
+        )
+    enqueue_s = time.perf_counter() - t0
+
+    # Concurrency 1: RQ's own SimpleWorker as shipped, in the main thread.
+    worker_class = SimpleWorker if concurrency == 1 else ThreadWorker
+    workers = [
+        worker_class([queue], connection=redis.Redis.from_url(url), name=f"bench-{i}")
+        for i in range(concurrency)
+    ]
+    t1 = time.perf_counter()
+    if concurrency == 1:
+        workers[0].work(burst=True, logging_level="WARNING")
+    else:
+        threads = [
+            threading.Thread(target=w.work, kwargs={"burst": True, "logging_level": "WARNING"})
+            for w in workers
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    process_s = time.perf_counter() - t1
+    done = queue.finished_job_registry.count
+    if done != jobs:
+        raise RuntimeError(f"RQ finished {done} jobs, expected {jobs}")
+    return enqueue_s, process_s
+
+
+def measure_bullmq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+    from bullmq import Queue, Worker
+
+    async def run() -> tuple[float, float]:
+        queue = Queue("bench", {"connection": url})
+        t0 = time.perf_counter()
+        for start in range(0, jobs, BATCH):
+            await queue.addBulk(
+                [
+                    {"name": JOB_TYPE, "data": payload(i)}
+                    for i in range(start, min(start + BATCH, jobs))
+                ]
+            )
+        enqueue_s = time.perf_counter() - t0
+
+        all_done = asyncio.Event()
+        completed = 0
+        finished_at: list[float] = []
+
+        def on_completed(*_args) -> None:
+            nonlocal completed
+            completed += 1
+            if completed == jobs:
+                finished_at.append(time.perf_counter())
+                all_done.set()
+
+        async def process(job, token):
+            return None
+
+        t1 = time.perf_counter()
+        worker = Worker("bench", process, {"connection": url, "concurrency": concurrency})
+        worker.on("completed", on_completed)
+        await all_done.wait()
+        process_s = finished_at[0] - t1
+        await worker.close(force=True)
+        await queue.close()
+        return enqueue_s, process_s
+
+    return asyncio.run(run())
+
+
+MEASURES = {
+    "raw": measure_raw,
+    "pykue": measure_pykue,
+    "rq": measure_rq,
+    "bullmq": measure_bullmq,
+}
+
+
+def child_main(args: argparse.Namespace) -> int:
+    enqueue_s, process_s = MEASURES[args.child](args.redis_url, args.jobs, args.concurrency)
+    print(json.dumps({"enqueue_s": enqueue_s, "process_s": process_s}), flush=True)
+    return 0
+
+
+# --- the run (parent process) ------------------------------------------------------------
+
+
+def start_redis(kind: str):
+    """Our own Redis on a free port (never 6379): real redis-server, else fakeredis, loudly."""
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from toolkit.redis_servers import start_any
+
+    if kind == "real":
+        try:
+            return start_any("real")
+        except RuntimeError as exc:
+            print(f"!! could not start redis-server ({exc}); falling back to fakeredis", flush=True)
+    server = start_any("fake")
+    print(
+        "!! NOTE: running on fakeredis (a Python Redis in this process). These numbers say\n"
+        "!! almost nothing about real throughput; install redis-server for a real benchmark.",
+        flush=True,
+    )
+    return server
+
+
+def missing_modules(system: str) -> list[str]:
+    return [name for name in NEEDS[system] if importlib.util.find_spec(name) is None]
+
+
+def describe_client() -> str:
+    import redis
+
+    try:
+        from redis.utils import HIREDIS_AVAILABLE
+    except ImportError:  # pragma: no cover - very old or very new redis-py
+        HIREDIS_AVAILABLE = False
+    parser = getattr(getattr(redis, "connection", None), "DefaultParser", None)
+    parser_name = parser.__name__ if parser else "?"
+    hiredis = "active" if HIREDIS_AVAILABLE and "iredis" in parser_name else "NOT active"
+    return f"redis-py {redis.__version__}, hiredis {hiredis} (parser {parser_name})"
+
+
+def server_version(url: str) -> str:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return str(client.info("server").get("redis_version", "?"))
+    except redis.ResponseError:  # fakeredis has no INFO
+        return "?"
+    finally:
+        client.close()
+
+
+def flush(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+
+
+def run_child(system: str, concurrency: int, args: argparse.Namespace, url: str) -> dict:
+    """One measurement in a fresh interpreter; returns its timings or an error."""
+    flush(url)
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        system,
+        "--redis-url",
+        url,
+        "--jobs",
+        str(args.jobs),
+        "--concurrency",
+        str(concurrency),
+    ]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "scripts")]))
+    timeout = 120 + args.jobs / 10  # RQ runs ~200 jobs/s; this only catches hangs
+    try:
+        done = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {done.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def parse_list(text: str, allowed, convert=str) -> list:
+    items = [convert(x.strip()) for x in text.split(",") if x.strip()]
+    bad = [x for x in items if x not in allowed]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown: {bad}; choose from {list(allowed)}")
+    return items
+
+
+def main_run(args: argparse.Namespace) -> int:
+    systems = parse_list(args.only, SYSTEMS)
+    concurrencies = parse_list(args.concurrency_list, range(1, 65), int)
+    runnable = []
+    for system in systems:
+        missing = missing_modules(system)
+        if missing:
+            print(
+                f"-- skipping {system}: {', '.join(missing)} not installed "
+                "(pip install -r requirements-bench.txt)",
+                flush=True,
+            )
+        else:
+            runnable.append(system)
+    if not runnable:
+        print("nothing to run", flush=True)
+        return 1
+
+    server = start_redis(args.server)
+    try:
+        if server.kind == "fake":
+            for system in [s for s in runnable if s in REAL_REDIS_ONLY]:
+                print(f"-- skipping {system}: it does not run on fakeredis", flush=True)
+                runnable.remove(system)
+        url = server.url
+        print(f"# Job-queue throughput, {args.jobs} no-op jobs, median of {args.rounds} rounds")
+        print(f"- Python {platform.python_version()}, {describe_client()}")
+        where = (
+            f"Redis {server_version(url)} (redis-server)"
+            if server.kind == "real"
+            else "FAKEREDIS (not a real Redis: these numbers mean little)"
+        )
+        print(f"- {where} on port {server.port}; {os.cpu_count()} CPUs; {platform.platform()}")
+        print("- jobs/s = N / (worker start -> N-th job finished in Redis); enqueue not included")
+        print(flush=True)
+        results: dict[tuple[str, int], list[dict]] = {}
+        for rnd in range(1, args.rounds + 1):
+            for system in runnable:
+                for conc in concurrencies:
+                    result = run_child(system, conc, args, url)
+                    results.setdefault((system, conc), []).append(result)
+                    if "error" in result:
+                        note = f"ERROR {result['error']}"
+                    else:
+                        note = (
+                            f"{fmt_rate(args.jobs / result['process_s'])} jobs/s "
+                            f"(enqueue {fmt_rate(args.jobs / result['enqueue_s'])} jobs/s)"
+                        )
+                    print(f"  round {rnd} {system:<6} c={conc}: {note}", flush=True)
+        print()
+        print_table(results, runnable, concurrencies, args.jobs)
+        if server.kind == "fake":
+            print("!! measured on fakeredis: do not compare these numbers with anything.")
+    finally:
+        server.stop()
+    failed = any("error" in r for rs in results.values() for r in rs)
+    return 1 if failed else 0
+
+
+def print_table(results, systems, concurrencies, jobs: int) -> None:
+    medians: dict[tuple[str, int], float] = {}
+    rows = []
+    for system in systems:
+        for conc in concurrencies:
+            ok = [r for r in results[(system, conc)] if "error" not in r]
+            if not ok:
+                rows.append((system, conc, None, None, None, None))
+                continue
+            rates = [jobs / r["process_s"] for r in ok]
+            enq = statistics.median(jobs / r["enqueue_s"] for r in ok)
+            medians[(system, conc)] = statistics.median(rates)
+            rows.append((system, conc, medians[(system, conc)], enq, min(rates), max(rates)))
+    print(
+        "| system | concurrency | jobs/s (median) | × raw loop | range (jobs/s) | enqueue jobs/s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for system, conc, rate, enq, low, high in rows:
+        if rate is None:
+            print(f"| {LABELS[system]} | {conc} | failed | – | – | – |")
+            continue
+        raw = medians.get(("raw", conc))
+        ratio = f"{rate / raw:.2f}×" if raw else "–"
+        print(
+            f"| {LABELS[system]} | {conc} | {fmt_rate(rate)} | {ratio} | "
+            f"{fmt_rate(low)}–{fmt_rate(high)} | {fmt_rate(enq)} |"
+        )
+    print(flush=True)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=5000, help="jobs per measurement (5000)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds; the table shows medians")
+    parser.add_argument(
+        "--only", default=",".join(SYSTEMS), help=f"comma list of {','.join(SYSTEMS)}"
+    )
+    parser.add_argument(
+        "--concurrency-list",
+        default="1,2",
+        metavar="LIST",
+        help="concurrencies to measure (default 1,2)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=("real", "fake"),
+        default="real",
+        help="redis-server on a free port (default), or embedded fakeredis",
+    )
+    # Internal: one measurement in a child process.
+    parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--redis-url", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.rounds < 1:
+        parser.error("--jobs and --rounds must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args)
+    try:
+        return main_run(args)
+    except argparse.ArgumentTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
