@@ -1,0 +1,108 @@
+"""Task 3 — ``2-redis_op_async.py``: task 2 with ``redis.asyncio``, ``async`` and ``await``.
+
+Same output as task 2 and the same key stored; the file really uses ``redis.asyncio``,
+and ``set_new_school`` and ``display_school_value`` are ``async def`` functions that
+``await``.
+"""
+
+import ast
+import asyncio
+
+import pytest
+import redis
+import redis.asyncio
+
+from harness.compare import expect_lines
+from harness.process import script_env
+from toolkit.redis_servers import free_port
+
+SCRIPT = "2-redis_op_async.py"
+EXPECTED = ["Redis client connected to the server", "School", "Reply: OK", "100"]
+
+
+def imports_redis_asyncio(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            if any(
+                a.name == "redis.asyncio" or a.name.startswith("redis.asyncio.") for a in node.names
+            ):
+                return True
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "redis.asyncio" or node.module.startswith("redis.asyncio."):
+                return True
+            if node.module == "redis" and any(a.name == "asyncio" for a in node.names):
+                return True
+    return False
+
+
+@pytest.mark.task(3)
+def test_written_with_redis_asyncio_and_async_def(target):
+    path = target.script(SCRIPT)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=SCRIPT)
+    except SyntaxError as error:
+        pytest.fail(f"task 3: {SCRIPT} is not valid Python: {error}", pytrace=False)
+    assert imports_redis_asyncio(tree), (
+        f"task 3: {SCRIPT} must use redis.asyncio (import redis.asyncio, or "
+        "from redis import asyncio)"
+    )
+    defined = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    for name in ("set_new_school", "display_school_value"):
+        node = defined.get(name)
+        assert node is not None, f"task 3: MISSING FUNCTION {name}() in {SCRIPT}"
+        assert isinstance(node, ast.AsyncFunctionDef), (
+            f"task 3: {name}() must be an async function: `async def {name}(...)`"
+        )
+        assert any(isinstance(inner, ast.Await) for inner in ast.walk(node)), (
+            f"task 3: {name}() must await its Redis call"
+        )
+
+
+@pytest.mark.task(3)
+def test_prints_value_reply_and_new_value(target, run):
+    finished = run(SCRIPT)
+    expect_lines("task 3", EXPECTED, finished.stdout)
+    assert finished.returncode == 0, (
+        f"task 3: {SCRIPT} exited with code {finished.returncode}.\nstderr:\n{finished.stderr}"
+    )
+
+
+@pytest.mark.task(3)
+def test_the_new_school_is_stored_in_redis(target, run, redis_client):
+    run(SCRIPT)
+    value = redis_client.get("HolbertonSanFrancisco")
+    assert value == "100", (
+        f"task 3: after {SCRIPT}, GET HolbertonSanFrancisco returns {value!r}, expected '100'"
+    )
+
+
+def asyncio_connection_error(url: str) -> str:
+    """The message redis.asyncio gives when nobody listens at ``url``."""
+
+    async def attempt() -> str:
+        client = redis.asyncio.from_url(url)
+        try:
+            await client.ping()
+        except redis.exceptions.ConnectionError as error:
+            return str(error)
+        finally:
+            await client.aclose()
+        raise AssertionError(f"something answers at {url}")
+
+    return asyncio.run(attempt())
+
+
+@pytest.mark.task(3)
+def test_server_down_prints_not_connected_and_exits_1(target, run):
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    finished = run(SCRIPT, env_override=script_env(url))
+    expected = [f"Redis client not connected to the server: {asyncio_connection_error(url)}"]
+    expect_lines("task 3 (server down)", expected, finished.stdout)
+    assert "Traceback" not in finished.stderr and finished.returncode == 1, (
+        f"task 3: with the server down, {SCRIPT} must exit with code 1 without a traceback "
+        f"(exit code {finished.returncode}).\nstderr:\n{finished.stderr}"
+    )
