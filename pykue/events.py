@@ -1,0 +1,277 @@
+"""Job events: JS-style callback dispatch, and delivery across processes by pub/sub.
+
+The Lua scripts PUBLISH every job event on one channel per queue (JSON: event, id, args).
+The process that saved a job runs one subscriber thread (:class:`EventHub`) that calls
+``job.on`` and ``queue.on`` callbacks in the order the events happened. Lost messages
+(e.g. a pub/sub reconnect) cannot make a waiting creator hang: the hub also polls the
+state of the jobs it waits for.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import threading
+import time
+import traceback
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+if TYPE_CHECKING:
+    from pykue.job import Job
+    from pykue.queue import Queue
+
+TERMINAL = ("complete", "failed")
+
+_arity_cache: dict[Any, int | None] = {}
+
+
+def arity(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``fn`` accepts; None when it takes ``*args``."""
+    try:
+        return _arity_cache[fn]
+    except (KeyError, TypeError):
+        pass
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        count = None
+    else:
+        count = 0
+        for p in params:
+            if p.kind is p.VAR_POSITIONAL:
+                count = None
+                break
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                count += 1
+    try:
+        _arity_cache[fn] = count
+    except TypeError:
+        pass
+    return count
+
+
+def call_js_style(fn: Callable[..., Any], args: tuple | list) -> Any:
+    """Call ``fn`` with only as many positional args as it declares (like JavaScript)."""
+    n = arity(fn)
+    return fn(*args) if n is None else fn(*list(args)[:n])
+
+
+class Emitter:
+    """``on(event, fn)`` / ``emit(event, *args)``; a failing callback is reported on stderr."""
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Callable[..., Any]]] = {}
+
+    def on(self, event: str, fn: Callable[..., Any]):
+        """Call ``fn`` each time ``event`` happens; returns self (chainable)."""
+        self._listeners.setdefault(event, []).append(fn)
+        return self
+
+    def _fire(self, event: str, args: tuple | list) -> None:
+        for fn in list(self._listeners.get(event, ())):
+            try:
+                call_js_style(fn, args)
+            except Exception:  # a callback's bug must not stop the others or the thread
+                print(f"pykue: exception in {event!r} callback:", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+
+
+def apply_event(job: Job, event: str, args: list) -> None:
+    """Update ``job``'s attributes from an event about it."""
+    if event == "start":
+        job.state = "active"
+    elif event == "progress":
+        job.progress_percent = args[0] if args else job.progress_percent
+        job.progress_data = args[1] if len(args) > 1 else None
+    elif event == "complete":
+        job.state = "complete"
+        job.result = args[0] if args else None
+    elif event == "failed":
+        job.state = "failed"
+        job.error = args[0] if args else None
+    elif event == "failed attempt":
+        job.error = args[0] if args else None
+        if len(args) > 1:
+            job.attempts_made = args[1]
+    elif event == "promotion":
+        job.state = "inactive"
+    elif event == "remove":
+        job.state = "removed"
+
+
+class EventHub:
+    """One subscriber thread per queue object: delivers events to its jobs and listeners."""
+
+    def __init__(self, queue: Queue, poll_interval: float = 1.0) -> None:
+        self.queue = queue
+        self.poll_interval = poll_interval
+        # RLock: a callback may save a new job (re-entering from the hub thread).
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
+        self.pending: dict[int, Job] = {}  # saved here, not finished yet (strong refs)
+        self.finished: weakref.WeakValueDictionary[int, Job] = weakref.WeakValueDictionary()
+        self.subscribed = threading.Event()
+        self.last_error: Exception | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._suspects: set[int] = set()  # seen finished by polling, event not yet here
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the subscriber thread (once)."""
+        with self.lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(
+                    target=self._run, name=f"pykue-events-{self.queue.prefix}", daemon=True
+                )
+                self._thread.start()
+
+    def ensure_subscribed(self, timeout: float = 5.0) -> None:
+        """Return once the subscription is live; raise RedisUnavailable if it cannot be."""
+        if self.subscribed.is_set():
+            return
+        self.start()
+        deadline = time.monotonic() + timeout
+        while not self.subscribed.wait(0.02):
+            error = self.last_error
+            if error is not None or time.monotonic() > deadline:
+                raise self.queue.unavailable(error or "event subscription timed out")
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop the subscriber thread."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    # -- registration and waiting --------------------------------------------------------
+
+    def track(self, job: Job) -> None:
+        """Deliver events of ``job`` (just saved) to it; call with :attr:`lock` held."""
+        self.pending[job.id] = job
+
+    def wait(self, jobs: list[Job] | None, timeout: float | None, interrupted) -> bool:
+        """Block until the jobs (default: all saved here) finished; False on timeout/stop."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.cond:
+            while True:
+                if jobs is None:
+                    left = bool(self.pending)
+                else:
+                    left = any(not j._finished for j in jobs)
+                if not left:
+                    return True
+                if interrupted():
+                    return False
+                wait_for = 0.2
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    wait_for = min(wait_for, remaining)
+                self.cond.wait(wait_for)
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        backoff = 0.05
+        next_poll = time.monotonic() + self.poll_interval
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                pubsub = self.queue.client.pubsub()
+                pubsub.subscribe(self.queue.keys.events)
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.2)
+                    if message is not None:
+                        if message["type"] == "subscribe":
+                            self.last_error = None
+                            backoff = 0.05
+                            self.subscribed.set()
+                        elif message["type"] == "message":
+                            self._handle(message["data"])
+                    if time.monotonic() >= next_poll:
+                        next_poll = time.monotonic() + self.poll_interval
+                        self._poll()
+            except redis.RedisError as exc:
+                self.last_error = exc
+                self.subscribed.clear()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 1.0)
+                next_poll = time.monotonic()  # catch up on what we may have missed
+            except Exception:
+                print("pykue: event thread error:", file=sys.stderr)
+                traceback.print_exc(file=sys.stderr)
+                self._stop.wait(0.5)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:
+                        pass
+        self.subscribed.clear()
+
+    def _handle(self, raw: str) -> None:
+        try:
+            message = json.loads(raw)
+            event, job_id, args = message["event"], int(message["id"]), message.get("args", [])
+        except (ValueError, KeyError, TypeError):
+            return
+        self.deliver(job_id, event, args)
+
+    def deliver(self, job_id: int, event: str, args: list, job: Job | None = None) -> None:
+        """Apply and dispatch one event about ``job_id`` (to its Job, then the queue)."""
+        with self.cond:
+            if job is None:
+                job = self.pending.get(job_id) or self.finished.get(job_id)
+            if job is not None:
+                if event in TERMINAL:
+                    if job._finished:
+                        return  # already delivered (by polling): never twice
+                apply_event(job, event, args)
+                job._fire(event, args)
+            self.queue._fire("job " + event, [job_id, *args])
+            if job is not None and event in TERMINAL:
+                job._finished = True
+                self.pending.pop(job_id, None)
+                self._suspects.discard(job_id)
+                self.finished[job_id] = job
+                self.cond.notify_all()
+
+    def _poll(self) -> None:
+        """Find tracked jobs that finished without their event reaching us."""
+        with self.lock:
+            ids = list(self.pending)[:2000]
+        if not ids:
+            return
+        pipe = self.queue.client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hmget(self.queue.keys.job(job_id), "state", "result", "error")
+        rows = pipe.execute()
+        for job_id, (state, result, error) in zip(ids, rows, strict=True):
+            if state not in TERMINAL and state is not None:
+                continue
+            if job_id not in self._suspects:
+                # maybe its event is still on the way: decide at the next poll
+                self._suspects.add(job_id)
+                continue
+            with self.cond:
+                job = self.pending.get(job_id)
+                if job is None or job._finished:
+                    continue
+                if state == "complete":
+                    self.deliver(job_id, "complete", [json.loads(result) if result else None])
+                elif state == "failed":
+                    self.deliver(job_id, "failed", [error or ""])
+                else:  # removed (or remove_on_complete): finished, nothing to report
+                    job._finished = True
+                    self.pending.pop(job_id, None)
+                    self._suspects.discard(job_id)
+                    self.cond.notify_all()

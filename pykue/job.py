@@ -1,0 +1,243 @@
+"""A job: type, JSON data, options (chainable), state, and its events."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pykue.errors import JobDataError, PykueError
+from pykue.events import Emitter
+from pykue.keys import STATES
+
+if TYPE_CHECKING:
+    from pykue.queue import Queue
+
+PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10, "critical": -15}
+
+
+def _find_unjsonable(value: Any, path: str) -> str | None:
+    """Where in ``value`` something JSON cannot carry sits, described; None if all is fine."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{path} is {value!r} (JSON has no NaN/Infinity)"
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _find_unjsonable(item, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has a key {key!r} of type {type(key).__name__} (JSON keys are str)"
+            found = _find_unjsonable(item, f"{path}[{key!r}]")
+            if found:
+                return found
+        return None
+    return f"{path} is a {type(value).__name__} ({value!r:.60})"
+
+
+def to_json(value: Any, what: str = "job data") -> str:
+    """Encode ``value`` as JSON, or raise JobDataError saying what cannot be carried."""
+    problem = _find_unjsonable(value, what)
+    if problem:
+        raise JobDataError(
+            f"{what} must be JSON (dict, list, str, int, float, bool, None): {problem}"
+        )
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+class Job(Emitter):
+    """A unit of work of ``type`` with JSON ``data``; create it with ``queue.create()``."""
+
+    def __init__(self, queue: Queue, job_type: str, data: Any = None) -> None:
+        super().__init__()
+        self.queue = queue
+        self.type = job_type
+        self.data = {} if data is None else data
+        self._data_json = to_json(self.data)
+        self.id: int | None = None
+        self.state: str | None = None
+        self.priority_value = 0
+        self.max_attempts = 1
+        self.attempts_made = 0
+        self.backoff_config: dict | None = None
+        self.delay_ms = 0
+        self.ttl_ms = 0
+        self.remove_on_complete_flag = False
+        self.result: Any = None
+        self.error: str | None = None
+        self.progress_percent = 0
+        self.progress_data: Any = None
+        self.stalls = 0
+        self.created_at: int | None = None
+        self.updated_at: int | None = None
+        self.started_at: int | None = None
+        self.promote_at: int | None = None
+        self._finished = False
+        self._finishing = False
+        self._token: str | None = None  # set while a worker of this process holds the lease
+        self._test_logs: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {self.type!r} {self.state}>"
+
+    # -- options (chainable) -------------------------------------------------------------
+
+    def priority(self, level: str | int) -> Job:
+        """Kue priority: low 10, normal 0, medium -5, high -10, critical -15 (lower first)."""
+        if isinstance(level, str):
+            if level not in PRIORITIES:
+                raise ValueError(f"unknown priority {level!r}; use one of {', '.join(PRIORITIES)}")
+            level = PRIORITIES[level]
+        if not isinstance(level, int) or isinstance(level, bool) or abs(level) >= 4096:
+            raise ValueError(f"priority must be a name or an int in -4095..4095, not {level!r}")
+        self.priority_value = level
+        return self
+
+    def attempts(self, n: int) -> Job:
+        """Run the job up to ``n`` times before it fails for good."""
+        if int(n) < 1:
+            raise ValueError("attempts must be at least 1")
+        self.max_attempts = int(n)
+        return self
+
+    def backoff(self, how: bool | dict) -> Job:
+        """Wait between attempts: True (fixed, the job's delay) or {"type", "delay": ms}."""
+        if how is True:
+            how = {"type": "fixed", "delay": self.delay_ms}
+        elif not how:
+            self.backoff_config = None
+            return self
+        if not isinstance(how, dict) or how.get("type", "fixed") not in ("fixed", "exponential"):
+            raise ValueError('backoff must be True or {"type": "fixed"|"exponential", "delay": ms}')
+        self.backoff_config = {"type": how.get("type", "fixed"), "delay": int(how.get("delay", 0))}
+        return self
+
+    def delay(self, ms: int) -> Job:
+        """Keep the job ``delayed`` for ``ms`` milliseconds after save, then run it."""
+        self.delay_ms = max(0, int(ms))
+        return self
+
+    def ttl(self, ms: int) -> Job:
+        """An active attempt longer than ``ms`` fails with "TTL exceeded"."""
+        self.ttl_ms = max(0, int(ms))
+        return self
+
+    def remove_on_complete(self, flag: bool = True) -> Job:
+        """Delete the job from Redis as soon as it completes."""
+        self.remove_on_complete_flag = bool(flag)
+        return self
+
+    # -- saving and events ---------------------------------------------------------------
+
+    def save(self, callback: Callable[..., Any] | None = None) -> Job:
+        """Store the job (ids 1, 2, 3 ...); ``callback(err)`` is Kue's form, else it raises."""
+        try:
+            self.queue._save(self)
+        except Exception as exc:
+            if callback is None:
+                raise
+            callback(exc)
+            return self
+        if callback is not None:
+            callback(None)
+        return self
+
+    def emit(self, event: str, *args: Any) -> Job:
+        """Deliver ``event`` as if it had happened (for tests): job and queue callbacks run."""
+        self.queue._deliver_local(self, event, list(args))
+        return self
+
+    # -- for handlers --------------------------------------------------------------------
+
+    def progress(self, completed: float, total: float, data: Any = None) -> int:
+        """Report progress; percent = min(100, completed*100//total). Returns the percent."""
+        percent = int(min(100, completed * 100 // total)) if total else 0
+        data_json = to_json(data, "progress data")
+        self.queue._progress(self, percent, data, data_json)
+        return percent
+
+    def log(self, fmt: str, *args: Any) -> Job:
+        """Append a log line (``fmt % args`` when args are given)."""
+        line = fmt % args if args else str(fmt)
+        self.queue._log(self, line)
+        return self
+
+    def logs(self) -> list[str]:
+        """The job's log lines."""
+        return self.queue._logs(self)
+
+    def remove(self) -> bool:
+        """Delete the job (from every state); True if it existed."""
+        return self.queue._remove(self)
+
+    def set_state(self, state: str, delay_ms: int = 0) -> Job:
+        """Move the job to ``state`` (inactive = restart, resets attempts); atomic."""
+        if state not in STATES or state == "active":
+            raise PykueError(f"cannot set state {state!r}; use inactive, delayed, complete, failed")
+        self.queue._set_state(self, state, delay_ms)
+        self.state = state
+        return self
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def from_fields(cls, queue: Queue, fields: dict[str, str]) -> Job:
+        """A Job from its Redis hash."""
+        job = cls.__new__(cls)
+        Emitter.__init__(job)
+        job.queue = queue
+        job.type = fields.get("type", "")
+        job._data_json = fields.get("data", "null")
+        job.data = json.loads(job._data_json)
+        job.id = int(fields["id"])
+        job.state = fields.get("state")
+        job.priority_value = int(fields.get("priority", 0))
+        job.max_attempts = int(fields.get("max_attempts", 1))
+        job.attempts_made = int(fields.get("attempts_made", 0))
+        backoff = fields.get("backoff")
+        job.backoff_config = json.loads(backoff) if backoff else None
+        job.delay_ms = int(fields.get("delay", 0))
+        job.ttl_ms = int(fields.get("ttl", 0))
+        job.remove_on_complete_flag = fields.get("remove_on_complete") == "1"
+        result = fields.get("result")
+        job.result = json.loads(result) if result else None
+        job.error = fields.get("error")
+        job.progress_percent = int(fields.get("progress", 0))
+        pdata = fields.get("progress_data")
+        job.progress_data = json.loads(pdata) if pdata else None
+        job.stalls = int(fields.get("stalls", 0))
+        for name in ("created_at", "updated_at", "started_at", "promote_at"):
+            value = fields.get(name)
+            setattr(job, name, int(value) if value else None)
+        job._finished = job.state in ("complete", "failed")
+        job._token = None
+        job._finishing = False
+        job._test_logs = []
+        return job
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as plain JSON-able data (for APIs and dashboards)."""
+        return {
+            "id": self.id,
+            "type": self.type,
+            "data": self.data,
+            "state": self.state,
+            "priority": self.priority_value,
+            "attempts": {"made": self.attempts_made, "max": self.max_attempts},
+            "backoff": self.backoff_config,
+            "delay": self.delay_ms,
+            "ttl": self.ttl_ms,
+            "progress": self.progress_percent,
+            "result": self.result,
+            "error": self.error,
+            "stalls": self.stalls,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "started_at": self.started_at,
+            "promote_at": self.promote_at,
+        }

@@ -1,0 +1,79 @@
+"""Every Redis key pykue uses, in one place.
+
+All keys of one queue share the hash tag ``{prefix}``, so every Lua script touches a
+single Redis Cluster slot. ``lua/_lib.lua`` builds the same names from the key prefix
+(``{q}:``); keep the two in step.
+"""
+
+from __future__ import annotations
+
+STATES = ("inactive", "delayed", "active", "complete", "failed")
+
+
+class Keys:
+    """Key names of the queue with ``prefix`` (default ``q``): ``{q}:job:7`` and so on."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.base = "{" + prefix + "}:"
+
+    @property
+    def ids(self) -> str:
+        """Counter: INCR gives the next job id (1, 2, 3 ...)."""
+        return self.base + "ids"
+
+    @property
+    def seq(self) -> str:
+        """Counter: orders jobs that enter ``inactive`` (FIFO within a priority)."""
+        return self.base + "seq"
+
+    def job(self, job_id: int | str) -> str:
+        """Hash: every field of one job."""
+        return f"{self.base}job:{job_id}"
+
+    def log(self, job_id: int | str) -> str:
+        """List: the job's log lines."""
+        return f"{self.base}job:{job_id}:log"
+
+    @property
+    def all_jobs(self) -> str:
+        """Sorted set of every job id (score = id)."""
+        return self.base + "jobs"
+
+    def state(self, state: str) -> str:
+        """Sorted set of the ids in ``state`` (score = id)."""
+        return f"{self.base}jobs:{state}"
+
+    def of_type(self, job_type: str, state: str | None = None) -> str:
+        """Sorted set of the ids of ``job_type`` (in ``state`` if given; score = id)."""
+        if state is None:
+            return f"{self.base}type:{job_type}"
+        return f"{self.base}type:{job_type}:{state}"
+
+    def wait(self, job_type: str) -> str:
+        """Sorted set of inactive ids of ``job_type``, score = priority * 2^40 + seq."""
+        return f"{self.base}wait:{job_type}"
+
+    @property
+    def delayed(self) -> str:
+        """Sorted set of delayed ids, score = time (ms) they become inactive."""
+        return self.base + "delayed"
+
+    @property
+    def active(self) -> str:
+        """Sorted set of active ids, score = the earlier of lease expiry and TTL deadline."""
+        return self.base + "active"
+
+    @property
+    def types(self) -> str:
+        """Set of every job type ever saved."""
+        return self.base + "types"
+
+    def notify(self, job_type: str) -> str:
+        """List idle workers BLPOP on; a token is pushed when a job of the type is ready."""
+        return f"{self.base}notify:{job_type}"
+
+    @property
+    def events(self) -> str:
+        """Pub/sub channel of the queue's job events (JSON: event, id, args)."""
+        return self.base + "events"

@@ -1,0 +1,31 @@
+-- Sweep the active jobs whose deadline passed: a lapsed lease (worker died) sends the job
+-- back to inactive (stall count +1; failed after max_stalls stalls); an exceeded TTL is a
+-- failed attempt "TTL exceeded".
+-- ARGV: prefix, max_stalls, limit.  Returns the number of jobs moved.
+local max_stalls, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(due) do
+  local k = jkey(id)
+  local f = redis.call('HMGET', k, 'type', 'ttl_deadline', 'stalls', 'priority', 'state')
+  release(id)
+  local jtype = f[1]
+  if f[5] ~= 'active' then
+    -- the hash is gone or was moved: only the index entry was stale
+  elseif tonumber(f[2] or '0') > 0 and tonumber(f[2]) <= now then
+    fail_attempt(id, jtype, 'TTL exceeded', now)
+  else
+    local stalls = redis.call('HINCRBY', k, 'stalls', 1)
+    if stalls > max_stalls then
+      local msg = 'job stalled more than ' .. max_stalls .. ' times (its worker stopped)'
+      redis.call('HSET', k, 'error', msg, 'failed_at', now)
+      index_state(id, jtype, 'active', 'failed', now)
+      publish('failed', id, jstr(msg))
+    else
+      index_state(id, jtype, 'active', 'inactive', now)
+      push_wait(id, jtype, f[4] or 0)
+      publish('stalled', id, stalls)
+    end
+  end
+end
+return #due

@@ -1,0 +1,18 @@
+-- Move delayed jobs whose time has come to inactive (and wake workers).
+-- ARGV: prefix, limit.  Returns {moved, ms until the next delayed job is due or -1}.
+local limit = tonumber(ARGV[2])
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(due) do
+  redis.call('ZREM', P .. 'delayed', id)
+  local f = redis.call('HMGET', jkey(id), 'type', 'priority', 'state')
+  if f[3] == 'delayed' then
+    index_state(id, f[1], 'delayed', 'inactive', now)
+    redis.call('HDEL', jkey(id), 'promote_at')
+    push_wait(id, f[1], f[2] or 0)
+    publish('promotion', id, jstr(f[1]))
+  end
+end
+local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+if #nxt == 0 then return {#due, -1} end
+return {#due, math.max(0, tonumber(nxt[2]) - now)}

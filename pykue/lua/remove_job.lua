@@ -1,0 +1,15 @@
+-- Delete a job and every index entry of it (an active job's worker is fenced off).
+-- ARGV: prefix, id.  Returns 1, or 0 when there was no such job.
+local id = ARGV[2]
+local k = jkey(id)
+local f = redis.call('HMGET', k, 'type', 'state')
+if not f[1] then return 0 end
+local jtype, state = f[1], f[2]
+for _, key in ipairs({P .. 'jobs', P .. 'jobs:' .. state, P .. 'type:' .. jtype,
+                      P .. 'type:' .. jtype .. ':' .. state, P .. 'wait:' .. jtype,
+                      P .. 'delayed', P .. 'active'}) do
+  redis.call('ZREM', key, id)
+end
+redis.call('DEL', k, k .. ':log')
+publish('remove', id, jstr(jtype))
+return 1

@@ -1,0 +1,24 @@
+-- Force a job into a state (dashboard "restart", admin moves). Moving an active job away
+-- clears its lease, so its worker's late finish is refused.
+-- ARGV: prefix, id, state ('inactive'|'delayed'|'complete'|'failed'), delay_ms
+-- Returns 1, or 0 when there is no such job.
+local id, new = ARGV[2], ARGV[3]
+local k = jkey(id)
+local f = redis.call('HMGET', k, 'type', 'state', 'priority')
+if not f[1] then return 0 end
+local jtype, old = f[1], f[2]
+local now = now_ms()
+release(id)
+redis.call('ZREM', P .. 'wait:' .. jtype, id)
+redis.call('ZREM', P .. 'delayed', id)
+index_state(id, jtype, old, new, now)
+if new == 'inactive' then
+  redis.call('HSET', k, 'attempts_made', 0, 'stalls', 0, 'progress', 0)
+  push_wait(id, jtype, f[3] or 0)
+  publish('enqueue', id, jstr(jtype))
+elseif new == 'delayed' then
+  local at = now + tonumber(ARGV[4] or '0')
+  redis.call('HSET', k, 'promote_at', at)
+  redis.call('ZADD', P .. 'delayed', at, id)
+end
+return 1

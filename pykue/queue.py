@@ -1,0 +1,401 @@
+"""The queue: create and save jobs, look them up, run workers, deliver events, shut down."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
+
+from pykue import scripts
+from pykue.errors import PykueError, RedisUnavailable
+from pykue.events import Emitter, EventHub, apply_event
+from pykue.job import Job
+from pykue.keys import STATES, Keys
+from pykue.test_mode import TestMode
+from pykue.worker import WorkerGroup
+
+DEFAULT_URL = "redis://localhost:6379/0"
+
+
+def create_queue(
+    redis_url: str | None = None,
+    prefix: str = "q",
+    *,
+    redis: redis.Redis | None = None,  # noqa: A002 - Kue-like keyword
+    lease_ms: int = 10_000,
+    max_stalls: int = 3,
+    poll_interval: float = 1.0,
+) -> Queue:
+    """A queue on Redis (``redis_url``, else env REDIS_URL, else localhost:6379/0).
+
+    Nothing connects until the queue is used, so test mode needs no Redis at all.
+    ``lease_ms``: how long a worker's hold on an active job lasts without renewal;
+    ``max_stalls``: how many lapsed leases a job survives before it fails.
+    """
+    return Queue(
+        redis_url=redis_url,
+        prefix=prefix,
+        client=redis,
+        lease_ms=lease_ms,
+        max_stalls=max_stalls,
+        poll_interval=poll_interval,
+    )
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+class Queue(Emitter):
+    """Jobs of every type under one prefix; see :func:`create_queue`."""
+
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        prefix: str = "q",
+        client: redis.Redis | None = None,
+        lease_ms: int = 10_000,
+        max_stalls: int = 3,
+        poll_interval: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.prefix = prefix
+        self.keys = Keys(prefix)
+        self.lease_ms = int(lease_ms)
+        self.max_stalls = int(max_stalls)
+        if client is not None:
+            pool = client.connection_pool
+            kwargs = dict(pool.connection_kwargs)
+            kwargs["decode_responses"] = True
+            self.url = "redis://{}:{}/{}".format(
+                kwargs.get("host", "?"), kwargs.get("port", "?"), kwargs.get("db", 0)
+            )
+            self._pool = type(pool)(connection_class=pool.connection_class, **kwargs)
+        else:
+            self.url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_URL
+            self._pool = redis.ConnectionPool.from_url(
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=3,
+                socket_timeout=15,
+                socket_keepalive=True,
+            )
+        self.client = redis.Redis(connection_pool=self._pool)
+        self.test_mode = TestMode(self)
+        self.hub = EventHub(self, poll_interval=poll_interval)
+        self.groups: list[WorkerGroup] = []
+        self._closed = False
+        self._scripts_loaded = False
+
+    def _prepare(self) -> None:
+        """Load the Lua scripts into Redis once (raises RedisUnavailable)."""
+        if not self._scripts_loaded:
+            self._call(lambda: scripts.load_all(self.client))
+            self._scripts_loaded = True
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.prefix!r} at {_safe_url(self.url)}>"
+
+    def unavailable(self, reason: object) -> RedisUnavailable:
+        """The error to raise when Redis fails us."""
+        return RedisUnavailable(_safe_url(self.url), reason)
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """Run a Redis call; turn redis-py errors into pykue errors."""
+        try:
+            return fn()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise self.unavailable(exc) from exc
+        except redis.RedisError as exc:
+            raise PykueError(f"Redis at {_safe_url(self.url)} refused a command: {exc}") from exc
+
+    # -- creating jobs -------------------------------------------------------------------
+
+    def create(self, job_type: str, data: Any = None) -> Job:
+        """A new job of ``job_type`` (not saved yet); data must be JSON."""
+        return Job(self, job_type, data)
+
+    def _add_args(self, job: Job) -> list[Any]:
+        backoff = json.dumps(job.backoff_config) if job.backoff_config else ""
+        return [
+            self.keys.base,
+            job.type,
+            job._data_json,
+            job.priority_value,
+            job.max_attempts,
+            backoff,
+            job.delay_ms,
+            job.ttl_ms,
+            1 if job.remove_on_complete_flag else 0,
+        ]
+
+    def _save(self, job: Job) -> None:
+        if self.test_mode.active:
+            self.test_mode.save(job)
+            return
+        if job.id is not None:
+            raise PykueError(f"job {job.id} is already saved")
+        self._prepare()
+        self._call(lambda: self.hub.ensure_subscribed())
+        script = scripts.load("add_job")
+        with self.hub.lock:  # events of the new id wait until it is tracked
+            job.id = int(
+                self._call(lambda: script(self.client, [self.keys.ids], self._add_args(job)))
+            )
+            job.state = "delayed" if job.delay_ms else "inactive"
+            self.hub.track(job)
+
+    def create_bulk(self, job_type: str, items: Iterable[Any]) -> list[Job]:
+        """Create and save one job per data item in a single pipelined round trip."""
+        jobs = [Job(self, job_type, data) for data in items]
+        if self.test_mode.active:
+            for job in jobs:
+                job.save()
+            return jobs
+        if not jobs:
+            return jobs
+        self._prepare()
+        self._call(lambda: self.hub.ensure_subscribed())
+        script = scripts.load("add_job")
+
+        def run() -> list[Any]:
+            script.ensure_loaded(self.client)
+            pipe = self.client.pipeline(transaction=False)
+            for job in jobs:
+                script.queue_on(pipe, [self.keys.ids], self._add_args(job))
+            return pipe.execute()
+
+        with self.hub.lock:
+            ids = self._call(run)
+            for job, job_id in zip(jobs, ids, strict=True):
+                job.id = int(job_id)
+                job.state = "inactive"
+                self.hub.track(job)
+        return jobs
+
+    # -- events --------------------------------------------------------------------------
+
+    def on(self, event: str, fn: Callable[..., Any]) -> Queue:
+        """Queue-level event: "job complete" fn(id, result), "job failed" fn(id, error) ..."""
+        super().on(event, fn)
+        if not self.test_mode.active and not self._closed:
+            self.hub.start()
+        return self
+
+    def _deliver_local(self, job: Job, event: str, args: list) -> None:
+        """``job.emit``: run the job's and the queue's callbacks in this thread."""
+        if job.id is not None and not self.test_mode.active:
+            self.hub.deliver(job.id, event, args, job=job)
+            return
+        apply_event(job, event, args)
+        job._fire(event, args)
+        self._fire("job " + event, [job.id, *args])
+
+    def wait_for_jobs(self, jobs: list[Job] | None = None, timeout: float | None = None) -> bool:
+        """Block until the jobs saved by this queue object (or ``jobs``) are finished.
+
+        True when all finished; False on timeout, Ctrl+C or SIGTERM (which return cleanly).
+        """
+        if self.test_mode.active:
+            return True
+        stop = threading.Event()
+        old = None
+        in_main = threading.current_thread() is threading.main_thread()
+        if in_main:
+            old = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            return self.hub.wait(jobs, timeout, stop.is_set)
+        except KeyboardInterrupt:
+            return False
+        finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, old)
+
+    # -- for handlers (called through Job) -----------------------------------------------
+
+    def _progress(self, job: Job, percent: int, data: Any, data_json: str) -> None:
+        if self.test_mode.active or job._token is None:
+            job.emit("progress", percent, data)
+            return
+        script = scripts.load("update_progress")
+        ok = self._call(
+            lambda: script(
+                self.client,
+                [self.keys.ids],
+                [self.keys.base, job.id, job._token, percent, data_json],
+            )
+        )
+        if ok:
+            job.progress_percent = percent
+            job.progress_data = data
+
+    def _log(self, job: Job, line: str) -> None:
+        if self.test_mode.active or job.id is None:
+            job._test_logs.append(line)
+            return
+        self._call(lambda: self.client.rpush(self.keys.log(job.id), line))
+
+    def _logs(self, job: Job) -> list[str]:
+        if self.test_mode.active or job.id is None:
+            return list(job._test_logs)
+        return self._call(lambda: self.client.lrange(self.keys.log(job.id), 0, -1))
+
+    def _remove(self, job: Job) -> bool:
+        if self.test_mode.active:
+            if job in self.test_mode.jobs:
+                self.test_mode.jobs.remove(job)
+            job.emit("remove", job.type)
+            return True
+        script = scripts.load("remove_job")
+        return bool(
+            self._call(lambda: script(self.client, [self.keys.ids], [self.keys.base, job.id]))
+        )
+
+    def _set_state(self, job: Job, state: str, delay_ms: int) -> None:
+        script = scripts.load("set_state")
+        found = self._call(
+            lambda: script(self.client, [self.keys.ids], [self.keys.base, job.id, state, delay_ms])
+        )
+        if not found:
+            raise PykueError(f"job {job.id} does not exist")
+
+    # -- lookup --------------------------------------------------------------------------
+
+    def get_job(self, job_id: int | str) -> Job | None:
+        """The job with ``job_id`` as stored now, or None."""
+        if self.test_mode.active:
+            return next((j for j in self.test_mode.jobs if str(j.id) == str(job_id)), None)
+        fields = self._call(lambda: self.client.hgetall(self.keys.job(job_id)))
+        return Job.from_fields(self, fields) if fields else None
+
+    def _index(self, state: str | None, job_type: str | None) -> str:
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+        if job_type is not None:
+            return self.keys.of_type(job_type, state)
+        return self.keys.state(state) if state else self.keys.all_jobs
+
+    def jobs(
+        self,
+        state: str | None = None,
+        type: str | None = None,  # noqa: A002 - the API's name
+        start: int = 0,
+        stop: int = -1,
+        order: str = "asc",
+    ) -> list[Job]:
+        """Jobs by id, filtered by state and/or type; ``start``..``stop`` inclusive."""
+        if self.test_mode.active:
+            found = [
+                j
+                for j in self.test_mode.jobs
+                if (state is None or j.state == state) and (type is None or j.type == type)
+            ]
+            found.sort(key=lambda j: j.id, reverse=order == "desc")
+            return found[start : None if stop == -1 else stop + 1]
+        key = self._index(state, type)
+
+        def run() -> list[dict]:
+            if order == "desc":
+                ids = self.client.zrevrange(key, start, stop)
+            else:
+                ids = self.client.zrange(key, start, stop)
+            pipe = self.client.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hgetall(self.keys.job(job_id))
+            return pipe.execute() if ids else []
+
+        return [Job.from_fields(self, f) for f in self._call(run) if f]
+
+    def count(self, state: str, type: str | None = None) -> int:  # noqa: A002
+        """How many jobs are in ``state`` (of ``type`` if given)."""
+        if self.test_mode.active:
+            return len(self.jobs(state, type))
+        key = self._index(state, type)
+        return int(self._call(lambda: self.client.zcard(key)))
+
+    def counts(self, type: str | None = None) -> dict[str, int]:  # noqa: A002
+        """{"inactive": n, "delayed": n, "active": n, "complete": n, "failed": n}."""
+        if self.test_mode.active:
+            return {s: self.count(s, type) for s in STATES}
+
+        def run() -> list[int]:
+            pipe = self.client.pipeline(transaction=False)
+            for state in STATES:
+                pipe.zcard(self._index(state, type))
+            return pipe.execute()
+
+        return dict(zip(STATES, (int(n) for n in self._call(run)), strict=True))
+
+    def types(self) -> list[str]:
+        """Every job type saved in this queue, sorted."""
+        if self.test_mode.active:
+            return sorted({j.type for j in self.test_mode.jobs})
+        return sorted(self._call(lambda: self.client.smembers(self.keys.types)))
+
+    # -- processing ----------------------------------------------------------------------
+
+    def process(self, job_type: str, handler: Callable[..., Any], concurrency: int = 1) -> None:
+        """Run ``handler`` on jobs of ``job_type`` in ``concurrency`` background workers.
+
+        Handler forms: ``(job, done)``; ``(job)`` returning a result or raising;
+        ``async def (job)``. Returns at once.
+        """
+        if self.test_mode.active:
+            self.test_mode.register(job_type, handler)
+            return
+        if self._closed:
+            raise PykueError("this queue was shut down")
+        group = WorkerGroup(self, job_type, handler, concurrency)
+        self.groups.append(group)
+        group.start()
+
+    def run(self) -> None:
+        """Block until SIGINT/SIGTERM, then :meth:`shutdown`; returns normally."""
+        stop = threading.Event()
+        in_main = threading.current_thread() is threading.main_thread()
+        old: dict[int, Any] = {}
+        if in_main:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, lambda *_: stop.set())
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    def shutdown(self, timeout: float = 5) -> None:
+        """Stop taking jobs, let active ones finish within ``timeout`` s, give back the rest.
+
+        Then stop the event thread and close the connections.
+        """
+        if self._closed:
+            return
+        for group in self.groups:
+            group.stopping.set()
+        deadline = time.monotonic() + timeout
+        while any(g.busy() for g in self.groups) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for group in self.groups:
+            group.give_back()
+        self._closed = True
+        for group in self.groups:
+            group.closed = True
+            group.wake.set()
+        for group in self.groups:
+            group.join(1.0)
+        self.hub.stop()
+        self._pool.disconnect()

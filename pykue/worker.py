@@ -1,0 +1,344 @@
+"""Workers: threads that fetch, run and finish jobs, and a heartbeat that keeps leases.
+
+Per job in steady state a worker thread makes ONE round trip: ``move_to_finished.lua``
+finishes the current job and hands back the next. Idle threads block on BLPOP of the
+type's notify list (short timeout). The heartbeat thread renews the leases of all the
+group's active jobs in one call, promotes delayed jobs and sweeps stalled ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import sys
+import threading
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from pykue import scripts
+from pykue.errors import JobDataError
+from pykue.job import Job, to_json
+
+if TYPE_CHECKING:
+    from pykue.queue import Queue
+
+IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
+
+
+def handler_kind(handler: Callable[..., Any]) -> str:
+    """ "async", "done" (takes job, done) or "return" (takes job)."""
+    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004
+    ):
+        return "async"
+    try:
+        params = [
+            p
+            for p in inspect.signature(handler).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+    except (TypeError, ValueError):
+        return "return"
+    if len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return "done"
+    return "return"
+
+
+def error_text(err: Any) -> str:
+    """The message of a failure given as an exception, a string or anything else."""
+    if isinstance(err, BaseException):
+        return str(err) or type(err).__name__
+    return str(err)
+
+
+class _Done:
+    """The ``done`` callback of one job run: first call wins, later calls warn."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.event = threading.Event()
+        self.outcome: tuple[str, Any] | None = None
+
+    def __call__(self, err: Any = None, result: Any = None) -> None:
+        if self.event.is_set():
+            warnings.warn(
+                f"pykue: done() called more than once for job {self.job.id}; ignored",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return
+        if err is not None and err is not False:
+            self.outcome = ("failed", error_text(err))
+        else:
+            self.outcome = ("complete", result)
+        self.event.set()
+
+
+def run_handler(
+    handler: Callable[..., Any],
+    job: Job,
+    abandon: threading.Event,
+    loop: asyncio.AbstractEventLoop | None = None,
+    kind: str | None = None,
+) -> tuple[str | None, Any]:
+    """Run ``handler`` on ``job``: ("complete", result) | ("failed", message) | (None, None).
+
+    (None, None) means ``abandon`` was set (shutdown) before a done-style handler finished.
+    """
+    kind = kind or handler_kind(handler)
+    try:
+        if kind == "done":
+            done = _Done(job)
+            try:
+                handler(job, done)
+            except Exception as exc:
+                if not done.event.is_set():
+                    return "failed", error_text(exc)
+                traceback.print_exc(file=sys.stderr)
+            while not done.event.wait(0.2):
+                if abandon.is_set():
+                    return None, None
+            return done.outcome  # type: ignore[return-value]
+        if kind == "async":
+            coro = handler(job)
+        else:
+            coro = handler(job)
+            if not inspect.isawaitable(coro):
+                return "complete", coro
+        if loop is None:
+            return "complete", asyncio.run(coro)
+        return "complete", loop.run_until_complete(coro)
+    except Exception as exc:
+        return "failed", error_text(exc)
+
+
+class WorkerGroup:
+    """The workers started by one ``queue.process(type, handler, concurrency)`` call."""
+
+    def __init__(self, queue: Queue, job_type: str, handler: Callable[..., Any], concurrency: int):
+        self.queue = queue
+        self.type = job_type
+        self.handler = handler
+        self.kind = handler_kind(handler)
+        self.concurrency = max(1, int(concurrency))
+        self.name = uuid.uuid4().hex[:12]
+        self._tokens = itertools.count(1)
+        self.stopping = threading.Event()  # take no new jobs
+        self.abandon = threading.Event()  # stop waiting for unfinished done-style handlers
+        self.closed = False
+        self.wake = threading.Event()  # set on close: the heartbeat stops sleeping
+        self.active: dict[int, Job] = {}  # id -> job held by this group (with its token)
+        self.lock = threading.Lock()
+        self.threads: list[threading.Thread] = []
+        self.heartbeat: threading.Thread | None = None
+        self._fetch = scripts.load("move_to_active")
+        self._finish = scripts.load("move_to_finished")
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        for slot in range(self.concurrency):
+            thread = threading.Thread(
+                target=self._slot, name=f"pykue-worker-{self.type}-{slot}", daemon=True
+            )
+            self.threads.append(thread)
+            thread.start()
+        self.heartbeat = threading.Thread(
+            target=self._heartbeat, name=f"pykue-heartbeat-{self.type}", daemon=True
+        )
+        self.heartbeat.start()
+
+    def busy(self) -> bool:
+        with self.lock:
+            return bool(self.active)
+
+    def give_back(self) -> int:
+        """Return every job still held to inactive (lease released); how many."""
+        self.abandon.set()
+        with self.lock:
+            held = list(self.active.values())
+            self.active.clear()
+        script = scripts.load("move_to_inactive")
+        count = 0
+        for job in held:
+            try:
+                count += int(
+                    script(
+                        self.queue.client,
+                        [self.queue.keys.ids],
+                        [self.queue.keys.base, job.id, job._token],
+                    )
+                )
+            except redis.RedisError:
+                pass  # its lease will lapse and the sweep will return it
+        return count
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in [*self.threads, self.heartbeat]:
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.monotonic()))
+
+    # -- the worker threads --------------------------------------------------------------
+
+    def _new_token(self) -> str:
+        return f"{self.name}:{next(self._tokens)}"
+
+    def _hold(self, fields: list | None, token: str) -> Job | None:
+        if not fields:
+            return None
+        job = Job.from_fields(self.queue, dict(zip(fields[::2], fields[1::2], strict=True)))
+        job._token = token
+        with self.lock:
+            self.active[job.id] = job
+        return job
+
+    def _slot(self) -> None:
+        loop = asyncio.new_event_loop() if self.kind == "async" else None
+        job: Job | None = None
+        try:
+            while not self.closed:
+                if job is None:
+                    if self.stopping.is_set():
+                        break
+                    job = self._next()
+                    continue
+                outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
+                if outcome is None:  # shutdown gave it back
+                    job = None
+                    continue
+                if outcome == "complete":
+                    try:
+                        payload = to_json(payload, "handler result")
+                    except JobDataError as exc:
+                        outcome, payload = "failed", str(exc)
+                else:
+                    payload = str(payload)
+                job = self._complete(job, outcome, payload)
+        finally:
+            if loop is not None:
+                loop.close()
+
+    def _next(self) -> Job | None:
+        """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
+        q = self.queue
+        backoff = 0.05
+        while not self.stopping.is_set() and not self.closed:
+            try:
+                q._prepare()
+                token = self._new_token()
+                job = self._hold(
+                    self._fetch(
+                        q.client, [q.keys.ids], [q.keys.base, self.type, token, q.lease_ms]
+                    ),
+                    token,
+                )
+                if job is not None:
+                    return job
+                q.client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
+                backoff = 0.05
+            except redis.RedisError as exc:
+                self._report(exc)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+        return None
+
+    def _complete(self, job: Job, outcome: str, payload: str) -> Job | None:
+        """Finish ``job`` and (unless stopping) fetch the next, in one script call."""
+        q = self.queue
+        backoff = 0.05
+        job._finishing = True
+        while not self.closed:
+            fetch = not self.stopping.is_set()
+            token = self._new_token() if fetch else ""
+            try:
+                status, fields = self._finish(
+                    q.client,
+                    [q.keys.ids],
+                    [
+                        q.keys.base,
+                        job.id,
+                        job._token,
+                        outcome,
+                        payload,
+                        self.type if fetch else "",
+                        token,
+                        q.lease_ms,
+                    ],
+                )
+            except redis.RedisError as exc:
+                self._report(exc)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            with self.lock:
+                self.active.pop(job.id, None)
+            if status == "fenced":
+                print(
+                    f"pykue: job {job.id} was not finished by this worker: its lease was lost "
+                    "(it ran too long without a heartbeat, or shutdown gave it back)",
+                    file=sys.stderr,
+                )
+            return self._hold(fields, token) if fields else None
+        return None
+
+    def _report(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_last_report", 0.0) > 5:
+            self._last_report = now
+            print(f"pykue: {self.queue.unavailable(exc)}; retrying", file=sys.stderr)
+
+    # -- the heartbeat -------------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        q = self.queue
+        extend = scripts.load("extend_lease")
+        sweep = scripts.load("move_stalled_to_inactive")
+        promote = scripts.load("promote_delayed")
+        renew_every = q.lease_ms / 3000
+        sweep_every = q.lease_ms / 2000
+        next_renew = time.monotonic() + renew_every
+        next_sweep = time.monotonic()
+        while not self.closed:
+            now = time.monotonic()
+            wait = 0.25
+            try:
+                if now >= next_renew:
+                    next_renew = now + renew_every
+                    with self.lock:
+                        held = [(j.id, j._token) for j in self.active.values()]
+                    if held:
+                        args: list[Any] = [q.keys.base, q.lease_ms]
+                        for job_id, token in held:
+                            args += [job_id, token]
+                        lost = extend(q.client, [q.keys.ids], args)
+                        if lost:
+                            print(
+                                f"pykue: lease lost for job(s) {', '.join(lost)}", file=sys.stderr
+                            )
+                if now >= next_sweep:
+                    next_sweep = now + sweep_every
+                    sweep(q.client, [q.keys.ids], [q.keys.base, q.max_stalls, 100])
+                moved, due_ms = promote(q.client, [q.keys.ids], [q.keys.base, 100])
+                if moved >= 100:
+                    wait = 0
+                elif due_ms >= 0:
+                    wait = min(wait, due_ms / 1000)
+            except redis.RedisError as exc:
+                self._report(exc)
+                wait = 0.5
+            wait = min(
+                wait,
+                max(0.0, next_renew - time.monotonic()),
+                max(0.0, next_sweep - time.monotonic()),
+            )
+            if self.closed:
+                break
+            self.wake.wait(max(wait, 0.005))
