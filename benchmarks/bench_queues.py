@@ -64,6 +64,21 @@ JOB_TYPE = "noop"
 BATCH = 1000  # jobs per pipelined enqueue call
 
 
+class Phase:
+    """Wall-clock and whole-process CPU time between start() and the first stop()."""
+
+    wall_s: float | None = None
+    cpu_s: float | None = None
+
+    def start(self) -> None:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        if self.wall_s is None:
+            self.wall_s = time.perf_counter() - self._wall
+            self.cpu_s = time.process_time() - self._cpu
+
+
 def noop(*_args, **_kwargs) -> None:
     """The job every system runs: nothing."""
 
@@ -75,22 +90,21 @@ def payload(i: int) -> dict:
 # --- one measurement (runs in a child process) -------------------------------------------
 
 
-def measure_raw(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+def measure_raw(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
     import redis
 
     key = "bench:raw"
     producer = redis.Redis.from_url(url)
-    t0 = time.perf_counter()
+    enq.start()
     for start in range(0, jobs, BATCH):
         pipe = producer.pipeline(transaction=False)
         for i in range(start, min(start + BATCH, jobs)):
             pipe.lpush(key, json.dumps(payload(i)))
         pipe.execute()
-    enqueue_s = time.perf_counter() - t0
+    enq.stop()
 
     stop = b"__stop__"
     taken = itertools.count(1)  # next() on it is atomic under the GIL
-    finished_at: list[float] = []
     clients = [redis.Redis.from_url(url) for _ in range(concurrency)]
     for client in clients:
         client.ping()  # connect before the clock starts, like the other rows
@@ -102,42 +116,40 @@ def measure_raw(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
                 return
             noop(json.loads(item))
             if next(taken) == jobs:
-                finished_at.append(time.perf_counter())
+                run.stop()
                 client.lpush(key, *[stop] * concurrency)
 
-    t1 = time.perf_counter()
+    run.start()
     threads = [threading.Thread(target=consume, args=(c,)) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return enqueue_s, finished_at[0] - t1
 
 
-def measure_pykue(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+def measure_pykue(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
     import pykue
 
     queue = pykue.create_queue(redis_url=url, prefix="bench")
     datas = [payload(i) for i in range(jobs)]
-    t0 = time.perf_counter()
+    enq.start()
     queue.create_bulk(JOB_TYPE, datas)
-    enqueue_s = time.perf_counter() - t0
+    enq.stop()
 
     def handler(job):
         return None
 
-    t1 = time.perf_counter()
+    run.start()
     queue.process(JOB_TYPE, handler, concurrency=concurrency)
     # Poll the count of complete jobs in Redis: about 200 cheap round trips a second,
     # against thousands for the worker; 5 ms resolution on a run of a second or more.
     while queue.count("complete") < jobs:
         time.sleep(0.005)
-    process_s = time.perf_counter() - t1
+    run.stop()
     queue.shutdown(timeout=5)
-    return enqueue_s, process_s
 
 
-def measure_rq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+def measure_rq(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
     import redis
     from rq import Queue, SimpleWorker
     from rq.timeouts import BaseDeathPenalty
@@ -161,7 +173,7 @@ def measure_rq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
 
     connection = redis.Redis.from_url(url)
     queue = Queue("bench", connection=connection)
-    t0 = time.perf_counter()
+    enq.start()
     for start in range(0, jobs, BATCH):
         queue.enqueue_many(
             [
@@ -169,7 +181,7 @@ def measure_rq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
                 for i in range(start, min(start + BATCH, jobs))
             ]
         )
-    enqueue_s = time.perf_counter() - t0
+    enq.stop()
 
     # Concurrency 1: RQ's own SimpleWorker as shipped, in the main thread.
     worker_class = SimpleWorker if concurrency == 1 else ThreadWorker
@@ -177,7 +189,7 @@ def measure_rq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
         worker_class([queue], connection=redis.Redis.from_url(url), name=f"bench-{i}")
         for i in range(concurrency)
     ]
-    t1 = time.perf_counter()
+    run.start()
     if concurrency == 1:
         workers[0].work(burst=True, logging_level="WARNING")
     else:
@@ -189,19 +201,18 @@ def measure_rq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
             thread.start()
         for thread in threads:
             thread.join()
-    process_s = time.perf_counter() - t1
+    run.stop()
     done = queue.finished_job_registry.count
     if done != jobs:
         raise RuntimeError(f"RQ finished {done} jobs, expected {jobs}")
-    return enqueue_s, process_s
 
 
-def measure_bullmq(url: str, jobs: int, concurrency: int) -> tuple[float, float]:
+def measure_bullmq(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
     from bullmq import Queue, Worker
 
-    async def run() -> tuple[float, float]:
+    async def main() -> None:
         queue = Queue("bench", {"connection": url})
-        t0 = time.perf_counter()
+        enq.start()
         for start in range(0, jobs, BATCH):
             await queue.addBulk(
                 [
@@ -209,32 +220,29 @@ def measure_bullmq(url: str, jobs: int, concurrency: int) -> tuple[float, float]
                     for i in range(start, min(start + BATCH, jobs))
                 ]
             )
-        enqueue_s = time.perf_counter() - t0
+        enq.stop()
 
         all_done = asyncio.Event()
         completed = 0
-        finished_at: list[float] = []
 
         def on_completed(*_args) -> None:
             nonlocal completed
             completed += 1
             if completed == jobs:
-                finished_at.append(time.perf_counter())
+                run.stop()
                 all_done.set()
 
         async def process(job, token):
             return None
 
-        t1 = time.perf_counter()
+        run.start()
         worker = Worker("bench", process, {"connection": url, "concurrency": concurrency})
         worker.on("completed", on_completed)
         await all_done.wait()
-        process_s = finished_at[0] - t1
         await worker.close(force=True)
         await queue.close()
-        return enqueue_s, process_s
 
-    return asyncio.run(run())
+    asyncio.run(main())
 
 
 MEASURES = {
@@ -246,8 +254,12 @@ MEASURES = {
 
 
 def child_main(args: argparse.Namespace) -> int:
-    enqueue_s, process_s = MEASURES[args.child](args.redis_url, args.jobs, args.concurrency)
-    print(json.dumps({"enqueue_s": enqueue_s, "process_s": process_s}), flush=True)
+    enq, run = Phase(), Phase()
+    MEASURES[args.child](args.redis_url, args.jobs, args.concurrency, enq, run)
+    if enq.wall_s is None or run.wall_s is None:
+        raise RuntimeError("the measurement did not finish")
+    result = {"enqueue_s": enq.wall_s, "process_s": run.wall_s, "process_cpu_s": run.cpu_s}
+    print(json.dumps(result), flush=True)
     return 0
 
 
@@ -385,7 +397,11 @@ def main_run(args: argparse.Namespace) -> int:
             else "FAKEREDIS (not a real Redis: these numbers mean little)"
         )
         print(f"- {where} on port {server.port}; {os.cpu_count()} CPUs; {platform.platform()}")
-        print("- jobs/s = N / (worker start -> N-th job finished in Redis); enqueue not included")
+        print(
+            "- jobs/s = N / (worker start -> N-th job finished in Redis), enqueue not included;\n"
+            "  × raw loop = against the raw loop at the same concurrency; worker CPU = user+sys\n"
+            "  time of the worker process per job (less sensitive to a busy machine than jobs/s)"
+        )
         print(flush=True)
         results: dict[tuple[str, int], list[dict]] = {}
         for rnd in range(1, args.rounds + 1):
@@ -397,7 +413,8 @@ def main_run(args: argparse.Namespace) -> int:
                         note = f"ERROR {result['error']}"
                     else:
                         note = (
-                            f"{fmt_rate(args.jobs / result['process_s'])} jobs/s "
+                            f"{fmt_rate(args.jobs / result['process_s'])} jobs/s, "
+                            f"{result['process_cpu_s'] * 1e6 / args.jobs:.0f} µs CPU/job "
                             f"(enqueue {fmt_rate(args.jobs / result['enqueue_s'])} jobs/s)"
                         )
                     print(f"  round {rnd} {system:<6} c={conc}: {note}", flush=True)
@@ -412,31 +429,42 @@ def main_run(args: argparse.Namespace) -> int:
 
 
 def print_table(results, systems, concurrencies, jobs: int) -> None:
-    medians: dict[tuple[str, int], float] = {}
+    """The Markdown table: medians over the rounds that worked; ratio to the raw loop."""
     rows = []
     for system in systems:
         for conc in concurrencies:
             ok = [r for r in results[(system, conc)] if "error" not in r]
             if not ok:
-                rows.append((system, conc, None, None, None, None))
+                rows.append({"system": system, "conc": conc})
                 continue
             rates = [jobs / r["process_s"] for r in ok]
-            enq = statistics.median(jobs / r["enqueue_s"] for r in ok)
-            medians[(system, conc)] = statistics.median(rates)
-            rows.append((system, conc, medians[(system, conc)], enq, min(rates), max(rates)))
+            rows.append(
+                {
+                    "system": system,
+                    "conc": conc,
+                    "rate": statistics.median(rates),
+                    "low": min(rates),
+                    "high": max(rates),
+                    "cpu_us": statistics.median(r["process_cpu_s"] * 1e6 / jobs for r in ok),
+                    "enqueue": statistics.median(jobs / r["enqueue_s"] for r in ok),
+                }
+            )
+    raw = {row["conc"]: row["rate"] for row in rows if row["system"] == "raw" and "rate" in row}
     print(
-        "| system | concurrency | jobs/s (median) | × raw loop | range (jobs/s) | enqueue jobs/s |"
+        "| system | concurrency | jobs/s (median) | × raw loop | jobs/s range "
+        "| worker CPU µs/job | enqueue jobs/s |"
     )
-    print("|---|---:|---:|---:|---:|---:|")
-    for system, conc, rate, enq, low, high in rows:
-        if rate is None:
-            print(f"| {LABELS[system]} | {conc} | failed | – | – | – |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in rows:
+        label = LABELS[row["system"]]
+        if "rate" not in row:
+            print(f"| {label} | {row['conc']} | failed | – | – | – | – |")
             continue
-        raw = medians.get(("raw", conc))
-        ratio = f"{rate / raw:.2f}×" if raw else "–"
+        ratio = f"{row['rate'] / raw[row['conc']]:.2f}×" if row["conc"] in raw else "–"
         print(
-            f"| {LABELS[system]} | {conc} | {fmt_rate(rate)} | {ratio} | "
-            f"{fmt_rate(low)}–{fmt_rate(high)} | {fmt_rate(enq)} |"
+            f"| {label} | {row['conc']} | {fmt_rate(row['rate'])} | {ratio} "
+            f"| {fmt_rate(row['low'])}–{fmt_rate(row['high'])} | {row['cpu_us']:.0f} "
+            f"| {fmt_rate(row['enqueue'])} |"
         )
     print(flush=True)
 
