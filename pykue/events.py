@@ -148,7 +148,7 @@ class EventHub:
         """Stop the subscriber thread."""
         self._stop.set()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if timeout and thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
     # -- registration and waiting --------------------------------------------------------
@@ -207,6 +207,8 @@ class EventHub:
                 backoff = min(backoff * 2, 1.0)
                 next_poll = time.monotonic()  # catch up on what we may have missed
             except Exception:
+                if self._stop.is_set():
+                    break
                 print("pykue: event thread error:", file=sys.stderr)
                 traceback.print_exc(file=sys.stderr)
                 self._stop.wait(0.5)

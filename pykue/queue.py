@@ -395,7 +395,10 @@ class Queue(Emitter):
         for group in self.groups:
             group.closed = True
             group.wake.set()
+        self.hub.stop(timeout=0)
+        # Closing every connection wakes the threads blocked in BLPOP or pub/sub reads.
+        self._pool.disconnect(inuse_connections=True)
         for group in self.groups:
             group.join(1.0)
-        self.hub.stop()
-        self._pool.disconnect()
+        self.hub.stop(timeout=1.0)
+        self._pool.disconnect(inuse_connections=True)

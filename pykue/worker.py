@@ -222,6 +222,9 @@ class WorkerGroup:
                 else:
                     payload = str(payload)
                 job = self._complete(job, outcome, payload)
+        except Exception:
+            if not self.closed:  # a socket closed under us by shutdown is no news
+                raise
         finally:
             if loop is not None:
                 loop.close()
@@ -319,6 +322,12 @@ class WorkerGroup:
                         for job_id, token in held:
                             args += [job_id, token]
                         lost = extend(q.client, [q.keys.ids], args)
+                        with self.lock:  # a job finished meanwhile is not lost
+                            lost = [
+                                i
+                                for i in lost
+                                if int(i) in self.active and not self.active[int(i)]._finishing
+                            ]
                         if lost:
                             print(
                                 f"pykue: lease lost for job(s) {', '.join(lost)}", file=sys.stderr
