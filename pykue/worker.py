@@ -293,6 +293,8 @@ class WorkerGroup:
         return None
 
     def _report(self, exc: Exception) -> None:
+        if self.closed:
+            return
         now = time.monotonic()
         if now - getattr(self, "_last_report", 0.0) > 5:
             self._last_report = now
