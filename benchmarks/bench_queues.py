@@ -338,7 +338,7 @@ def run_child(system: str, concurrency: int, args: argparse.Namespace, url: str)
         str(concurrency),
     ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "scripts")]))
-    timeout = 120 + args.jobs / 10  # RQ runs ~200 jobs/s; this only catches hangs
+    timeout = args.timeout or 120 + args.jobs / 10  # RQ runs ~200 jobs/s; this catches hangs
     try:
         done = subprocess.run(
             cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
@@ -487,6 +487,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("real", "fake"),
         default="real",
         help="redis-server on a free port (default), or embedded fakeredis",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds allowed per measurement (default 120 + jobs/10)",
     )
     # Internal: one measurement in a child process.
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
