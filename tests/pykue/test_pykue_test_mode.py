@@ -65,6 +65,7 @@ def test_process_true_runs_jobs_in_process(offline_queue):
             done(None, job.data["n"] * 10)
 
     queue.process("push", handler)
+
     def recorder(n, event):
         return lambda value: seen.append((n, event, value))  # one parameter: gets one arg
 
