@@ -1,0 +1,581 @@
+"""``scripts/grade``: grade the learner's folder with the pytest graders, rustlings-style.
+
+  scripts/grade                 every task: pass / fail / not started, a progress bar, what's next
+  scripts/grade N               task N: the expected-vs-actual diff and the hint, or a pointer at
+                                the reference solution once it passes
+  scripts/grade --watch [N]     re-grade the current task whenever a file is saved
+  --target PATH | --solutions   grade another folder (default exercises/) or the reference
+  --json FILE                   one result per task, for instructors and classroom CI
+
+The graders are the ordinary pytest graders (``tests/``), run in a subprocess with the
+harness's ``--target``, ``--task`` and ``--report-json`` options; the tasks come from the
+registry (``scripts/tasks.toml``), so new tasks and graders are picked up automatically.
+Progress (each task's last result and when it first passed) is kept in ``.grade-state.json``.
+
+This module is also a tiny pytest plugin (``-p toolkit.grade_cli``): it records which tasks
+have graders, so a task without one reads "no grader" rather than "fail".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from toolkit.registry import Task, tasks
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXERCISES = REPO_ROOT / "exercises"
+SOLUTIONS = REPO_ROOT / "solutions"
+TESTS = REPO_ROOT / "tests"
+STATE_FILE = REPO_ROOT / ".grade-state.json"
+STATE_FILE_ENV = "GRADE_STATE_FILE"  # tests point this at a temporary file
+COLLECTED_ENV = "GRADE_COLLECTED_FILE"  # where the plugin writes the tasks that have graders
+
+PASS, FAIL, NOT_STARTED, NO_GRADER = "pass", "fail", "not started", "no grader"
+POLL_SECONDS = 0.5
+
+
+# --- the pytest plugin side --------------------------------------------------------------
+
+
+_graders: set[int] = set()
+
+
+def pytest_itemcollected(item) -> None:
+    """Note the task of every grader collected, before ``-m``/``--task`` deselect (pytest hook)."""
+    marker = item.get_closest_marker("task")
+    if marker and marker.args:
+        _graders.add(int(marker.args[0]))
+
+
+def pytest_collection_finish(session) -> None:
+    """Write the numbers of the tasks that have graders for the CLI (pytest hook)."""
+    path = os.environ.get(COLLECTED_ENV)
+    if path:
+        Path(path).write_text(json.dumps(sorted(_graders)), encoding="utf-8")
+
+
+# --- running the graders ------------------------------------------------------------------
+
+
+class GradingError(Exception):
+    """pytest could not grade at all (usage error, crash): the message holds its output."""
+
+
+@dataclass
+class TaskResult:
+    """One task's outcome on the graded folder."""
+
+    task: Task
+    status: str
+    failures: list[str] = field(default_factory=list)
+    tests_run: int = 0
+
+    def to_json(self) -> dict:
+        return {
+            "number": self.task.number,
+            "title": self.task.title,
+            "files": list(self.task.files),
+            "status": self.status,
+            "tests_run": self.tests_run,
+            "failures": self.failures,
+        }
+
+
+@dataclass
+class Grading:
+    """The results of one pytest run, one per asked task, plus what went wrong around them."""
+
+    target: Path
+    results: dict[int, TaskResult]
+    graders: set[int]  # every task that has graders, asked or not
+    problems: list[str]
+    output: str
+    seconds: float
+
+
+def _pytest_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    scripts = str(REPO_ROOT / "scripts")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (scripts, env.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
+def _pytest_command(target: Path, numbers: Iterable[int], *extra: str) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(TESTS),
+        "-q",
+        "-m",
+        "task",  # graders only: not the harness's or the tooling's own tests
+        "--target",
+        str(target),
+        "--continue-on-collection-errors",
+        "-p",
+        "toolkit.grade_cli",
+        *extra,
+    ]
+    for number in numbers:
+        command += ["--task", str(number)]
+    return command
+
+
+def run_graders(target: Path, numbers: list[int] | None = None) -> Grading:
+    """Run the graders of ``numbers`` (all tasks when None) on ``target`` and map the report."""
+    asked = [t for t in tasks() if numbers is None or t.number in numbers]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        report = Path(tmp) / "report.json"
+        collected = Path(tmp) / "collected.json"
+        command = _pytest_command(
+            target,
+            numbers or (),
+            "--report-json",
+            str(report),
+            # One focused failure per task: the first failing grader says what to fix,
+            # and stubs are graded quickly.
+            "--stop-task-on-failure",
+        )
+        proc = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=_pytest_env({COLLECTED_ENV: str(collected)}),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        output = proc.stdout + proc.stderr
+        if proc.returncode not in (0, 1, 5) or not report.is_file():
+            raise GradingError(output)
+        entries = json.loads(report.read_text(encoding="utf-8"))
+        graded = set(json.loads(collected.read_text(encoding="utf-8")))
+    by_task = {entry["task"]: entry for entry in entries}
+    results = {t.number: _result(t, by_task.get(t.number), t.number in graded) for t in asked}
+    problems = [
+        "a grader module failed to load: " + line.removeprefix("ERROR ")
+        for line in output.splitlines()
+        if re.match(r"ERROR \S+\.py( |$)", line)  # collection errors name a file, not a test
+    ]
+    return Grading(target, results, graded, problems, output, time.monotonic() - started)
+
+
+def _result(task: Task, entry: dict | None, has_grader: bool) -> TaskResult:
+    if entry is None:
+        if not has_grader:
+            return TaskResult(task, NO_GRADER)
+        return TaskResult(task, FAIL, ["its graders ran no test (run with --verbose to see why)"])
+    failures = list(entry.get("failures", []))
+    run_count = int(entry.get("tests_run", 0))
+    if entry.get("passed"):
+        return TaskResult(task, PASS, [], run_count)
+    if failures and all(re.search(r"\bnot started\b", f) for f in failures):
+        return TaskResult(task, NOT_STARTED, failures, run_count)
+    return TaskResult(task, FAIL, failures or ["failed (run with --verbose to see why)"], run_count)
+
+
+# --- progress, kept between runs ------------------------------------------------------------
+
+
+def state_file() -> Path:
+    return Path(os.environ.get(STATE_FILE_ENV) or STATE_FILE)
+
+
+def load_state() -> dict:
+    try:
+        state = json.loads(state_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    if not isinstance(state, dict) or not isinstance(state.get("targets"), dict):
+        state = {"version": 1, "targets": {}}
+    return state
+
+
+def save_state(state: dict) -> None:
+    path = state_file()
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def target_key(target: Path) -> str:
+    """How a graded folder is named in the state file: exercises, solutions or its path."""
+    named = {EXERCISES.resolve(): "exercises", SOLUTIONS.resolve(): "solutions"}
+    return named.get(target.resolve(), str(target.resolve()))
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def target_state(state: dict, target: Path) -> dict:
+    slot = state["targets"].setdefault(target_key(target), {})
+    slot.setdefault("tasks", {})
+    return slot
+
+
+def record(results: Iterable[TaskResult], target: Path) -> dict:
+    """Store the results (not "no grader") in the state file; return the target's progress."""
+    state = load_state()
+    slot = target_state(state, target)
+    stamp = now()
+    for result in results:
+        if result.status == NO_GRADER:
+            continue
+        entry = slot["tasks"].setdefault(str(result.task.number), {})
+        entry["status"] = result.status
+        entry["graded_at"] = stamp
+        if result.status == PASS:
+            entry.setdefault("first_passed_at", stamp)
+        slot["last_graded_at"] = stamp
+    save_state(state)
+    return slot
+
+
+def passed_numbers(slot: dict) -> set[int]:
+    return {int(n) for n, entry in slot.get("tasks", {}).items() if entry.get("status") == PASS}
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+class Style:
+    """ANSI colours when writing to a terminal (and NO_COLOR is unset)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def status(self, status: str, text: str | None = None) -> str:
+        """``text`` (default: the status itself) in the status's colour."""
+        code = {PASS: "32", FAIL: "31", NOT_STARTED: "33", NO_GRADER: "2"}[status]
+        return self._wrap(code, status if text is None else text)
+
+
+def say(*lines: str) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+def shown(path: Path) -> str:
+    """A path as the learner would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def progress_line(passed: int, total: int) -> str:
+    return f"Progress: [{'#' * passed}{'-' * (total - passed)}] {passed}/{total}"
+
+
+def next_task(statuses: dict[int, str], graded: set[int], after: int | None = None) -> Task | None:
+    """The first task with a grader that does not pass, looking after ``after`` first."""
+    todo = [t for t in tasks() if t.number in graded and statuses.get(t.number) != PASS]
+    later = [t for t in todo if after is None or t.number > after]
+    return (later or todo or [None])[0]
+
+
+def task_files(task: Task, folder: Path) -> str:
+    return ", ".join(shown(folder / name) for name in task.files)
+
+
+def solution_files(task: Task) -> list[Path]:
+    return [SOLUTIONS / name for name in task.files if (SOLUTIONS / name).is_file()]
+
+
+def show_table(grading: Grading, style: Style) -> None:
+    results = list(grading.results.values())
+    width = max(len(r.task.title) for r in results) if results else 10
+    say(f"Graded {shown(grading.target)}/ in {grading.seconds:.1f} s", "")
+    say(style.bold(f" {'#':>2}  {'Task':<{width}}  Status"))
+    for r in results:
+        say(f" {r.task.number:>2}  {r.task.title:<{width}}  {style.status(r.status)}")
+    say("")
+    for problem in grading.problems:
+        say(style.dim("warning: " + problem))
+    passed = sum(r.status == PASS for r in results)
+    say(progress_line(passed, len(tasks())))
+    statuses = {n: r.status for n, r in grading.results.items()}
+    graded = {n for n, r in grading.results.items() if r.status != NO_GRADER}
+    upcoming = next_task(statuses, graded)
+    if upcoming is not None:
+        say(
+            f"Next: task {upcoming.number} — {upcoming.title} "
+            f"({task_files(upcoming, grading.target)}). "
+            f"Run `scripts/grade {upcoming.number}` for the details."
+        )
+    elif graded:
+        say("Every task that has a grader passes. Well done!")
+    missing = len(results) - len(graded)
+    if missing:
+        say(style.dim(f"({missing} task(s) have no grader yet.)"))
+
+
+def show_task(result: TaskResult, target: Path, style: Style, hint: bool = True) -> None:
+    task = result.task
+    say(
+        style.bold(f"Task {task.number} — {task.title}") + f"  [{style.status(result.status)}]",
+        f"Files: {task_files(task, target)}",
+    )
+    if result.status == PASS:
+        say(style.status(PASS, f"Task {task.number} passed."))
+        if target.resolve() != SOLUTIONS.resolve():
+            for path in solution_files(task):
+                say(f"Solution for comparison: {shown(path)}")
+        return
+    if result.status == NO_GRADER:
+        say(f"Task {task.number} has no grader yet.")
+        return
+    say("")
+    for failure in result.failures:
+        say(failure.rstrip(), "")
+    if result.status == NOT_STARTED:
+        say(f"Objective: {task.objective}")
+    if hint:
+        say(f"Hint for task {task.number}: {task.hint}")
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def resolve_target(args: argparse.Namespace) -> Path:
+    if args.solutions:
+        return SOLUTIONS
+    folder = Path(args.target).expanduser() if args.target else EXERCISES
+    if not folder.is_dir():
+        raise SystemExit(f"grade: --target {args.target}: no such folder")
+    return folder.resolve()
+
+
+def write_json(path: str, grading: Grading) -> None:
+    results = list(grading.results.values())
+    document = {
+        "target": str(grading.target),
+        "graded_at": now(),
+        "passed": sum(r.status == PASS for r in results),
+        "total": len(tasks()),
+        "tasks": [r.to_json() for r in results],
+    }
+    Path(path).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def exit_code(results: Iterable[TaskResult]) -> int:
+    graded = [r for r in results if r.status != NO_GRADER]
+    return 0 if graded and all(r.status == PASS for r in graded) else 1
+
+
+def grade_once(args: argparse.Namespace, target: Path, style: Style) -> int:
+    numbers = [args.task] if args.task is not None else None
+    grading = run_graders(target, numbers)
+    if args.verbose:
+        say(grading.output)
+    slot = record(grading.results.values(), target)
+    if args.json:
+        write_json(args.json, grading)
+    if numbers is None:
+        show_table(grading, style)
+    else:
+        result = grading.results[args.task]
+        show_task(result, target, style)
+        for problem in grading.problems:
+            say(style.dim("warning: " + problem))
+        say("", progress_line(len(passed_numbers(slot)), len(tasks())))
+        if result.status == PASS:
+            statuses = {n: PASS for n in passed_numbers(slot)}
+            upcoming = next_task(statuses, grading.graders, after=args.task)
+            if upcoming is not None:
+                command = f"scripts/grade {upcoming.number}"
+                say(f"Next: task {upcoming.number} — {upcoming.title} (`{command}`)")
+    return exit_code(grading.results.values())
+
+
+class Keys:
+    """Single key presses from the terminal (cbreak mode), or lines when stdin is not a tty."""
+
+    def __init__(self) -> None:
+        self.fd = sys.stdin.fileno() if sys.stdin else -1
+        self.saved = None
+        self.closed = self.fd < 0
+
+    def __enter__(self) -> Keys:
+        if not self.closed and os.isatty(self.fd):
+            import termios
+            import tty
+
+            self.saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+
+    def read(self, timeout: float) -> str:
+        """What was typed within ``timeout`` seconds ("" when nothing)."""
+        if self.closed:
+            time.sleep(timeout)
+            return ""
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return ""
+        data = os.read(self.fd, 1024)
+        if not data:  # end of input: keep watching files, stop reading keys
+            self.closed = True
+        return data.decode(errors="replace")
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """(mtime, size) of the folder's files, to notice saves by polling."""
+    found = {}
+    for path in folder.rglob("*"):
+        if "__pycache__" in path.parts or path.name.startswith("."):
+            continue
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            found[str(path)] = (info.st_mtime_ns, info.st_size)
+    return found
+
+
+def settled_snapshot(folder: Path, seen: dict) -> dict:
+    """Wait briefly until a save is complete (two equal polls), then return the snapshot."""
+    current = seen
+    for _ in range(10):
+        time.sleep(0.1)
+        latest = snapshot(folder)
+        if latest == current:
+            break
+        current = latest
+    return current
+
+
+def task_by_number(number: int) -> Task:
+    return next(t for t in tasks() if t.number == number)
+
+
+def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
+    """Re-grade the current task whenever a file of ``target`` changes; move on when it passes."""
+    clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
+    say(f"Watching {shown(target)}/ …")
+    if args.task is not None:
+        current = task_by_number(args.task)
+    else:
+        grading = run_graders(target)
+        record(grading.results.values(), target)
+        statuses = {n: r.status for n, r in grading.results.items()}
+        current = next_task(statuses, grading.graders)
+        if current is None:
+            show_table(grading, style)
+            if not grading.graders:
+                return 1
+            current = task_by_number(max(grading.graders))
+    redraw = True
+    with Keys() as keys:
+        while True:
+            seen = snapshot(target)  # before grading: a save during grading re-grades
+            say(style.dim(f"Grading task {current.number}…"))
+            grading = run_graders(target, [current.number])
+            result = grading.results[current.number]
+            slot = record([result], target)
+            if redraw and clear:
+                print(clear, end="", flush=True)
+            redraw = True
+            say(f"Watching {shown(target)}/ — graded at {now()}", "")
+            show_task(result, target, style, hint=False)
+            for problem in grading.problems:
+                say(style.dim("warning: " + problem))
+            say("", progress_line(len(passed_numbers(slot)), len(tasks())))
+            if result.status == PASS:
+                statuses = {n: PASS for n in passed_numbers(slot)}
+                upcoming = next_task(statuses, grading.graders, after=current.number)
+                if upcoming is not None:
+                    say("", style.bold(f"Moving on to task {upcoming.number} — {upcoming.title}"))
+                    current = upcoming
+                    redraw = False  # keep the pass and the solution pointer on screen
+                    continue
+                say("Every task that has a grader passes. Well done!")
+            elif result.status != NO_GRADER:
+                say("Save a file to re-grade; press h for a hint.")
+            say(style.dim("[Enter] re-grade   [h] hint   [q] quit"))
+            while True:  # wait for a save or a key
+                typed = keys.read(POLL_SECONDS).lower()
+                command = next((c for c in typed if c in "qh\r\nr"), None)
+                if command == "q":
+                    say("Bye.")
+                    return 0
+                if command == "h":
+                    say(f"Hint for task {current.number}: {current.hint}")
+                    continue
+                if command is not None:  # Enter (or r): re-grade now
+                    break
+                latest = snapshot(target)
+                if latest != seen:
+                    settled_snapshot(target, latest)
+                    break
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scripts/grade",
+        description="Grade your exercises with the course's graders.",
+        epilog="Without N: a table of every task, a progress bar and the next task to do.",
+    )
+    parser.add_argument("task", nargs="?", type=int, metavar="N", help="grade task N only")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--target", metavar="PATH", help="folder to grade (default exercises/)")
+    where.add_argument("--solutions", action="store_true", help="grade the reference solutions/")
+    parser.add_argument("--watch", action="store_true", help="re-grade the current task on save")
+    parser.add_argument("--json", metavar="FILE", help="write one result per task to FILE")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.task is not None and args.task not in {t.number for t in tasks()}:
+        known = ", ".join(str(t.number) for t in tasks())
+        print(f"grade: no task {args.task} (tasks are {known})", file=sys.stderr)
+        return 2
+    target = resolve_target(args)
+    style = Style(sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        if args.watch:
+            return watch(args, target, style)
+        return grade_once(args, target, style)
+    except GradingError as error:
+        print("grade: pytest could not run the graders:\n" + str(error), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130 if not args.watch else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""The learner tooling as a person uses it: scripts/grade, scripts/grade --watch, scripts/reset.
+
+These are not graders (no task marker). Every test grades a temporary copy of exercises/
+with one file replaced (solved or broken), and keeps its progress in a temporary state
+file, so the repository's exercises/ and .grade-state.json are never touched. Task 2 is
+the guinea pig: its grader is quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from toolkit.grade_cli import STATE_FILE_ENV, progress_line
+from toolkit.registry import task, tasks
+
+REPO = Path(__file__).resolve().parents[1]
+GRADE = REPO / "scripts" / "grade"
+RESET = REPO / "scripts" / "reset"
+TASK = task(2)
+FILE = TASK.scripts[0]  # 1-redis_op.py
+
+
+def committed_stub(name: str) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(REPO), "show", f"HEAD:exercises/{name}"], capture_output=True, check=True
+    ).stdout
+
+
+def make_workspace(folder: Path, solved: bool = False, broken: bool = False) -> Path:
+    """A copy of exercises/ in ``folder``/exercises, with task 2's file solved or broken."""
+    target = folder / "exercises"
+    shutil.copytree(REPO / "exercises", target, ignore=shutil.ignore_patterns("__pycache__"))
+    solution = (REPO / "solutions" / FILE).read_text(encoding="utf-8")
+    if solved:
+        (target / FILE).write_text(solution, encoding="utf-8")
+    if broken:
+        assert "Reply: " in solution
+        (target / FILE).write_text(solution.replace("Reply: ", "reply: "), encoding="utf-8")
+    return target
+
+
+def cli_env(folder: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env[STATE_FILE_ENV] = str(folder / "state.json")
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def cli(script: Path, *args: str, folder: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(script), *args],
+        cwd=REPO,
+        env=cli_env(folder),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def row(output: str, number: int) -> str:
+    found = re.search(rf"^ *{number} +{re.escape(task(number).title)} +(.+)$", output, re.M)
+    assert found, f"no row for task {number} in:\n{output}"
+    return found.group(1).strip()
+
+
+# --- scripts/grade: the table -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """``scripts/grade --target TMP --json F`` once, on a copy where only task 2 is solved."""
+    folder = tmp_path_factory.mktemp("table")
+    target = make_workspace(folder, solved=True)
+    report = folder / "report.json"
+    done = cli(GRADE, "--target", str(target), "--json", str(report), folder=folder)
+    return done, json.loads(report.read_text(encoding="utf-8")), folder
+
+
+def test_table_has_a_row_per_task_a_progress_bar_and_the_next_task(table):
+    done, _, _ = table
+    out = done.stdout
+    assert row(out, 2) == "pass", out
+    assert row(out, 1) == "not started", out  # task 1 has a grader and is still the stub
+    for each in tasks():
+        assert row(out, each.number) in ("pass", "fail", "not started", "no grader")
+    progress = re.search(r"^Progress: \[(#*)(-*)\] (\d+)/(\d+)$", out, re.M)
+    assert progress, out
+    assert int(progress.group(4)) == len(tasks()) and int(progress.group(3)) >= 1
+    assert len(progress.group(1)) == int(progress.group(3))
+    assert re.search(r"^Next: task \d+ — ", out, re.M), out
+    assert done.returncode == 1, "tasks still unstarted: the exit code must say so"
+
+
+def test_json_holds_one_result_per_task(table):
+    _, report, _ = table
+    by_number = {entry["number"]: entry for entry in report["tasks"]}
+    assert sorted(by_number) == [t.number for t in tasks()]
+    assert by_number[2]["status"] == "pass" and by_number[2]["failures"] == []
+    assert by_number[2]["title"] == TASK.title
+    assert by_number[1]["status"] == "not started"
+    assert any("not started" in failure for failure in by_number[1]["failures"])
+    assert report["total"] == len(tasks()) and report["passed"] >= 1
+
+
+def test_progress_is_saved_in_the_state_file(table):
+    _, _, folder = table
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    (slot,) = state["targets"].values()
+    assert slot["tasks"]["2"]["status"] == "pass" and slot["tasks"]["2"]["first_passed_at"]
+    assert slot["tasks"]["1"]["status"] == "not started"
+
+
+def test_progress_bar_counts_passed_tasks():
+    assert progress_line(5, 17) == "Progress: [#####------------] 5/17"
+    assert progress_line(0, 3) == "Progress: [---] 0/3"
+
+
+# --- scripts/grade N ------------------------------------------------------------------------
+
+
+def test_grade_n_on_a_stub_says_not_started(tmp_path):
+    target = make_workspace(tmp_path)
+    done = cli(GRADE, "2", "--target", str(target), folder=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "task 2 not started" in done.stdout
+    assert f"Hint for task 2: {TASK.hint}" in done.stdout
+
+
+def test_grade_n_on_a_solved_file_points_at_the_solution(tmp_path):
+    target = make_workspace(tmp_path, solved=True)
+    done = cli(GRADE, "2", "--target", str(target), folder=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Task 2 passed." in done.stdout
+    assert f"Solution for comparison: solutions/{FILE}" in done.stdout
+
+
+def test_grade_n_on_a_broken_file_shows_the_diff_and_the_hint(tmp_path):
+    target = make_workspace(tmp_path, broken=True)
+    done = cli(GRADE, "2", "--target", str(target), folder=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "--- expected" in done.stdout and "+++ actual" in done.stdout
+    assert "-Reply: OK" in done.stdout and "+reply: OK" in done.stdout
+    assert f"Hint for task 2: {TASK.hint}" in done.stdout
+    assert "Solution for comparison" not in done.stdout
+
+
+def test_grade_solutions_passes_and_unknown_task_is_a_usage_error(tmp_path):
+    done = cli(GRADE, "2", "--solutions", folder=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Task 2 passed." in done.stdout
+    unknown = cli(GRADE, "99", folder=tmp_path)
+    assert unknown.returncode == 2 and "no task 99" in unknown.stderr
+
+
+# --- scripts/reset N --------------------------------------------------------------------------
+
+
+def test_reset_asks_then_restores_the_stub_and_keeps_progress(tmp_path):
+    target = make_workspace(tmp_path, solved=True)
+    assert cli(GRADE, "2", "--target", str(target), folder=tmp_path).returncode == 0
+    solved = (target / FILE).read_bytes()
+
+    refused = cli(RESET, "2", "--target", str(target), folder=tmp_path, stdin="n\n")
+    assert refused.returncode == 1 and "[y/N]" in refused.stdout
+    assert (target / FILE).read_bytes() == solved, "answering no must change nothing"
+
+    done = cli(RESET, "2", "--yes", "--target", str(target), folder=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (target / FILE).read_bytes() == committed_stub(FILE)
+
+    state = json.loads((tmp_path / "state.json").read_text(encoding="utf-8"))
+    (slot,) = state["targets"].values()
+    entry = slot["tasks"]["2"]
+    assert entry["status"] == "not started" and entry["first_passed_at"] and entry["reset_at"]
+
+    again = cli(GRADE, "2", "--target", str(target), folder=tmp_path)
+    assert again.returncode == 1 and "task 2 not started" in again.stdout
+
+
+def test_reset_confirmed_with_y(tmp_path):
+    target = make_workspace(tmp_path, broken=True)
+    done = cli(RESET, "2", "--target", str(target), folder=tmp_path, stdin="y\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (target / FILE).read_bytes() == committed_stub(FILE)
+
+
+def test_state_file_is_ignored_by_git():
+    ignored = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", ".grade-state.json"])
+    assert ignored.returncode == 0
+
+
+# --- scripts/grade --watch, in a pseudo-terminal --------------------------------------------
+
+
+def test_watch_turns_to_pass_when_the_fixed_file_is_saved(tmp_path):
+    target = make_workspace(tmp_path)
+    env = cli_env(tmp_path)
+    env.pop("NO_COLOR")  # a terminal, as the learner has it
+    child = pexpect.spawn(
+        str(GRADE),
+        ["--watch", "2", "--target", str(target)],
+        cwd=str(REPO),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 120),
+    )
+    child.logfile_read = sys.stdout  # shown by pytest when the test fails
+    try:
+        child.expect_exact("task 2 not started")
+        child.expect_exact("[q] quit")
+        child.send("h")
+        child.expect_exact(f"Hint for task 2: {TASK.hint}")
+
+        shutil.copyfile(REPO / "solutions" / FILE, target / FILE)  # "save" the fixed file
+        child.expect_exact("Task 2 passed.")
+        child.expect_exact(f"Solution for comparison: solutions/{FILE}")
+        child.expect(r"Progress: \[#+-*\] 1/\d+")
+        child.expect_exact("[q] quit")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
