@@ -1,0 +1,97 @@
+"""pykue across processes: events reach the creator; a kill -9 loses no job (item 9)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+from conftest import wait_until
+
+from pykue import scripts
+
+
+def test_events_reach_the_creator_while_a_worker_process_runs_the_job(queue, worker_process):
+    lines = []
+    queue.on("job complete", lambda job_id, result: lines.append(f"queue: {job_id} {result}"))
+    jobs = []
+    for n, blacklisted in ((1, False), (2, True)):
+        job = queue.create("work", {"n": n, "blacklisted": blacklisted})
+        job.on("start", lambda *, _n=n: lines.append(f"{_n} start"))
+        job.on("progress", lambda p, d, *, _n=n: lines.append(f"{_n} {p}% {d}"))
+        job.on("complete", lambda r, *, _n=n: lines.append(f"{_n} complete {r}"))
+        job.on("failed", lambda e, *, _n=n: lines.append(f"{_n} failed: {e}"))
+        jobs.append(job.save())
+    worker = worker_process("notify")
+    assert queue.wait_for_jobs(timeout=15), lines
+    assert [line for line in lines if line.startswith("1 ")] == [
+        "1 start",
+        "1 0% None",
+        "1 50% {'half': True}",
+        "1 complete {'sent': 1}",
+    ]
+    assert [line for line in lines if line.startswith("2 ")] == [
+        "2 start",
+        "2 0% None",
+        "2 failed: job 2 blacklisted",
+    ]
+    assert "queue: 1 {'sent': 1}" in lines
+    assert jobs[0].logs() == ["sending 1"]
+    assert worker.stop() == 0  # SIGTERM: clean exit
+
+
+def test_a_lost_event_cannot_make_the_creator_hang(queue, worker_process, monkeypatch):
+    # Drop every pub/sub message, as if the subscription had been cut: polling takes over.
+    monkeypatch.setattr(queue.hub, "_handle", lambda raw: None)
+    done = []
+    job = queue.create("work", {"n": 1}).on("complete", lambda result: done.append(result))
+    job.save()
+    worker_process("notify")
+    assert queue.wait_for_jobs(timeout=10)
+    assert done == [{"sent": 1}]
+
+
+def executions(queue) -> list[tuple[int, int]]:
+    return [tuple(map(int, x.split(":"))) for x in queue.client.lrange("{t}:ran", 0, -1)]
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_kill_9_a_worker_mid_way_loses_no_job(queue, worker_process, concurrency):
+    total = 500
+    jobs = queue.create_bulk("work", [{"n": n} for n in range(total)])
+    victim = worker_process("record", "--concurrency", str(concurrency), "--lease-ms", "400")
+    wait_until(lambda: queue.client.llen("{t}:ran") >= total // 3, "the first worker to get going")
+    survivor = worker_process("record", "--concurrency", "2", "--lease-ms", "400")
+    victim.kill()  # SIGKILL: no shutdown, its leases simply lapse
+    killed_at = time.monotonic()
+    assert queue.wait_for_jobs(timeout=60), queue.counts()
+    assert time.monotonic() - killed_at < 30
+    assert queue.counts() == {
+        "inactive": 0, "delayed": 0, "active": 0, "complete": total, "failed": 0
+    }  # fmt: skip
+    assert all(job.state == "complete" for job in jobs)
+    runs = executions(queue)
+    per_job = Counter(job_id for job_id, _ in runs)
+    assert set(per_job) == {job.id for job in jobs}, "some job never ran"
+    twice = {job_id for job_id, n in per_job.items() if n > 1}
+    assert all(n <= 2 for n in per_job.values()), per_job.most_common(3)
+    # Only jobs the killed worker had started (and not finished) ran again, and at most as
+    # many as it could hold at once.
+    victim_runs = [job_id for job_id, pid in runs if pid == victim.pid]
+    assert twice <= set(victim_runs[-concurrency:]), (twice, victim_runs[-concurrency:])
+    for job_id in twice:
+        pids = [pid for j, pid in runs if j == job_id]
+        assert pids[0] == victim.pid and pids[1] == survivor.pid
+        assert queue.get_job(job_id).stalls == 1
+    assert survivor.stop() == 0
+
+
+def test_each_job_runs_once_with_two_healthy_workers(queue, worker_process):
+    jobs = queue.create_bulk("work", [{"n": n} for n in range(200)])
+    worker_process("record", "--concurrency", "2")
+    worker_process("record", "--concurrency", "2")
+    assert queue.wait_for_jobs(timeout=30)
+    per_job = Counter(job_id for job_id, _ in executions(queue))
+    assert sorted(per_job) == [job.id for job in jobs]
+    assert set(per_job.values()) == {1}
+    assert scripts.load("move_to_active").sha  # scripts load by name
