@@ -49,15 +49,22 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("raw", "pykue", "rq", "bullmq")
+SYSTEMS = ("raw", "pykue", "pykue-events", "rq", "bullmq")
 LABELS = {
     "raw": "raw redis-py LPUSH/BRPOP loop",
     "pykue": "pykue",
+    "pykue-events": "pykue, creator hears events",
     "rq": "RQ SimpleWorker (burst)",
     "bullmq": "BullMQ-Python",
 }
 # What each row needs importable; missing ones are skipped with a message.
-NEEDS = {"raw": ["redis"], "pykue": ["pykue"], "rq": ["rq"], "bullmq": ["bullmq"]}
+NEEDS = {
+    "raw": ["redis"],
+    "pykue": ["pykue"],
+    "pykue-events": ["pykue"],
+    "rq": ["rq"],
+    "bullmq": ["bullmq"],
+}
 # RQ and BullMQ use commands fakeredis's TCP server lacks (INFO, CLIENT SETNAME ...).
 REAL_REDIS_ONLY = ("rq", "bullmq")
 JOB_TYPE = "noop"
@@ -65,18 +72,30 @@ BATCH = 1000  # jobs per pipelined enqueue call
 
 
 class Phase:
-    """Wall-clock and whole-process CPU time between start() and the first stop()."""
+    """Wall-clock and CPU time between start() and the first stop().
+
+    CPU is the whole worker process (all its threads), and, when ``server_cpu`` is given
+    (a function returning Redis's ``used_cpu_user + used_cpu_sys``), Redis's CPU too:
+    both are far less sensitive than wall-clock time to other load on the machine.
+    """
 
     wall_s: float | None = None
     cpu_s: float | None = None
+    server_cpu_s: float | None = None
+
+    def __init__(self, server_cpu=None) -> None:
+        self._server_cpu = server_cpu
 
     def start(self) -> None:
+        self._server = self._server_cpu() if self._server_cpu else None
         self._wall, self._cpu = time.perf_counter(), time.process_time()
 
     def stop(self) -> None:
         if self.wall_s is None:
             self.wall_s = time.perf_counter() - self._wall
             self.cpu_s = time.process_time() - self._cpu
+            if self._server is not None:
+                self.server_cpu_s = self._server_cpu() - self._server
 
 
 def noop(*_args, **_kwargs) -> None:
@@ -130,10 +149,40 @@ def measure_raw(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -
 def measure_pykue(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
     import pykue
 
+    # The producer is a queue object of its own, shut down before the workers start: a
+    # pykue creator listens for its jobs' events, which the RQ and BullMQ producers do
+    # not do (row "pykue-events" measures that case).
+    producer = pykue.create_queue(redis_url=url, prefix="bench")
+    datas = [payload(i) for i in range(jobs)]
+    enq.start()
+    producer.create_bulk(JOB_TYPE, datas)
+    enq.stop()
+    producer.shutdown(timeout=5)
+
+    def handler(job):
+        return None
+
+    queue = pykue.create_queue(redis_url=url, prefix="bench")
+    queue.count("complete")  # connect before the clock starts
+    run.start()
+    queue.process(JOB_TYPE, handler, concurrency=concurrency)
+    # Poll the count of complete jobs in Redis: about 200 cheap round trips a second,
+    # against thousands for the worker; 5 ms resolution on a run of a second or more.
+    while queue.count("complete") < jobs:
+        time.sleep(0.005)
+    run.stop()
+    queue.shutdown(timeout=5)
+
+
+def measure_pykue_events(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
+    import pykue
+
+    # Kue's use: one queue object creates the jobs, hears their events (pub/sub) and waits
+    # for them (wait_for_jobs), while its workers run them in the same process.
     queue = pykue.create_queue(redis_url=url, prefix="bench")
     datas = [payload(i) for i in range(jobs)]
     enq.start()
-    queue.create_bulk(JOB_TYPE, datas)
+    created = queue.create_bulk(JOB_TYPE, datas)
     enq.stop()
 
     def handler(job):
@@ -141,10 +190,8 @@ def measure_pykue(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase)
 
     run.start()
     queue.process(JOB_TYPE, handler, concurrency=concurrency)
-    # Poll the count of complete jobs in Redis: about 200 cheap round trips a second,
-    # against thousands for the worker; 5 ms resolution on a run of a second or more.
-    while queue.count("complete") < jobs:
-        time.sleep(0.005)
+    if not queue.wait_for_jobs(created, timeout=3600):
+        raise RuntimeError("wait_for_jobs returned False")
     run.stop()
     queue.shutdown(timeout=5)
 
@@ -248,17 +295,42 @@ def measure_bullmq(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase
 MEASURES = {
     "raw": measure_raw,
     "pykue": measure_pykue,
+    "pykue-events": measure_pykue_events,
     "rq": measure_rq,
     "bullmq": measure_bullmq,
 }
 
 
+def server_cpu_reader(url: str):
+    """A function returning Redis's CPU seconds so far, or None (fakeredis has no INFO)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    lock = threading.Lock()  # stop() may run in any worker thread
+
+    def read() -> float:
+        with lock:
+            info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    try:
+        read()
+    except redis.ResponseError:
+        return None
+    return read
+
+
 def child_main(args: argparse.Namespace) -> int:
-    enq, run = Phase(), Phase()
+    enq, run = Phase(), Phase(server_cpu_reader(args.redis_url))
     MEASURES[args.child](args.redis_url, args.jobs, args.concurrency, enq, run)
     if enq.wall_s is None or run.wall_s is None:
         raise RuntimeError("the measurement did not finish")
-    result = {"enqueue_s": enq.wall_s, "process_s": run.wall_s, "process_cpu_s": run.cpu_s}
+    result = {
+        "enqueue_s": enq.wall_s,
+        "process_s": run.wall_s,
+        "process_cpu_s": run.cpu_s,
+        "server_cpu_s": run.server_cpu_s,
+    }
     print(json.dumps(result), flush=True)
     return 0
 
@@ -399,8 +471,10 @@ def main_run(args: argparse.Namespace) -> int:
         print(f"- {where} on port {server.port}; {os.cpu_count()} CPUs; {platform.platform()}")
         print(
             "- jobs/s = N / (worker start -> N-th job finished in Redis), enqueue not included;\n"
-            "  × raw loop = against the raw loop at the same concurrency; worker CPU = user+sys\n"
-            "  time of the worker process per job (less sensitive to a busy machine than jobs/s)"
+            "  × raw loop = against the raw loop at the same concurrency; worker CPU and Redis\n"
+            "  CPU = user+sys time of the worker process and of redis-server per job while\n"
+            "  processing (far less sensitive to a busy machine than jobs/s); end-to-end =\n"
+            "  N / (enqueue + processing)"
         )
         print(flush=True)
         results: dict[tuple[str, int], list[dict]] = {}
@@ -414,7 +488,8 @@ def main_run(args: argparse.Namespace) -> int:
                     else:
                         note = (
                             f"{fmt_rate(args.jobs / result['process_s'])} jobs/s, "
-                            f"{result['process_cpu_s'] * 1e6 / args.jobs:.0f} µs CPU/job "
+                            f"{result['process_cpu_s'] * 1e6 / args.jobs:.0f} µs CPU/job, "
+                            f"Redis {(result['server_cpu_s'] or 0) * 1e6 / args.jobs:.0f} "
                             f"(enqueue {fmt_rate(args.jobs / result['enqueue_s'])} jobs/s)"
                         )
                     print(f"  round {rnd} {system:<6} c={conc}: {note}", flush=True)
@@ -446,25 +521,32 @@ def print_table(results, systems, concurrencies, jobs: int) -> None:
                     "low": min(rates),
                     "high": max(rates),
                     "cpu_us": statistics.median(r["process_cpu_s"] * 1e6 / jobs for r in ok),
+                    "server_us": (
+                        statistics.median(r["server_cpu_s"] * 1e6 / jobs for r in ok)
+                        if all(r.get("server_cpu_s") is not None for r in ok)
+                        else None
+                    ),
                     "enqueue": statistics.median(jobs / r["enqueue_s"] for r in ok),
+                    "e2e": statistics.median(jobs / (r["enqueue_s"] + r["process_s"]) for r in ok),
                 }
             )
     raw = {row["conc"]: row["rate"] for row in rows if row["system"] == "raw" and "rate" in row}
     print(
         "| system | concurrency | jobs/s (median) | × raw loop | jobs/s range "
-        "| worker CPU µs/job | enqueue jobs/s |"
+        "| worker CPU µs/job | Redis CPU µs/job | enqueue jobs/s | end-to-end jobs/s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         label = LABELS[row["system"]]
         if "rate" not in row:
-            print(f"| {label} | {row['conc']} | failed | – | – | – | – |")
+            print(f"| {label} | {row['conc']} | failed | – | – | – | – | – | – |")
             continue
         ratio = f"{row['rate'] / raw[row['conc']]:.2f}×" if row["conc"] in raw else "–"
         print(
             f"| {label} | {row['conc']} | {fmt_rate(row['rate'])} | {ratio} "
             f"| {fmt_rate(row['low'])}–{fmt_rate(row['high'])} | {row['cpu_us']:.0f} "
-            f"| {fmt_rate(row['enqueue'])} |"
+            f"| {'–' if row['server_us'] is None else format(row['server_us'], '.0f')} "
+            f"| {fmt_rate(row['enqueue'])} | {fmt_rate(row['e2e'])} |"
         )
     print(flush=True)
 
