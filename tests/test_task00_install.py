@@ -10,6 +10,7 @@ import re
 
 import pytest
 import redis
+from connect_checks import require
 
 from toolkit.rdb import read_string_keys
 from toolkit.redis_servers import DUMP_RDB, free_port, redis_binary, start_real
@@ -21,10 +22,11 @@ def sha256(path) -> str:
 
 @pytest.mark.task(0)
 def test_dump_rdb_is_a_real_rdb_file(target):
-    assert DUMP_RDB.is_file(), "task 0: dump.rdb is missing at the root of the repository"
+    require(DUMP_RDB.is_file(), "task 0: dump.rdb is missing at the root of the repository")
     header = DUMP_RDB.read_bytes()[:9]
-    assert re.fullmatch(rb"REDIS\d{4}", header), (
-        f"task 0: dump.rdb does not start with an RDB header (REDIS + 4 digits): {header!r}"
+    require(
+        re.fullmatch(rb"REDIS\d{4}", header) is not None,
+        f"task 0: dump.rdb does not start with an RDB header (REDIS + 4 digits): {header!r}",
     )
 
 
@@ -32,8 +34,9 @@ def test_dump_rdb_is_a_real_rdb_file(target):
 def test_dump_rdb_holds_holberton_school(target):
     # The embedded server preloads these keys, so this is what it serves too.
     keys = read_string_keys(DUMP_RDB)
-    assert keys.get(b"Holberton") == b"School", (
-        f"task 0: dump.rdb should hold Holberton = School; it holds {keys!r}"
+    require(
+        keys.get(b"Holberton") == b"School",
+        f"task 0: dump.rdb should hold Holberton = School; it holds {keys!r}",
     )
 
 
@@ -45,9 +48,11 @@ def test_redis_server_on_a_copy_answers_get_holberton(target, tmp_path):
     server = start_real(free_port(), workdir=tmp_path / "redis")
     try:
         client = redis.Redis.from_url(server.url, decode_responses=True)
-        assert client.get("Holberton") == "School", (
-            "task 0: a redis-server started on a copy of dump.rdb does not answer "
-            "GET Holberton with School"
+        value = client.get("Holberton")
+        require(
+            value == "School",
+            "task 0: a redis-server started on a copy of dump.rdb answers GET Holberton "
+            f"with {value!r}, not 'School'",
         )
         client.set("written-by-the-grader", "1")
         client.save()  # writes the copy in tmp_path, never the repository's file
@@ -55,4 +60,4 @@ def test_redis_server_on_a_copy_answers_get_holberton(target, tmp_path):
     finally:
         server.stop()
     assert (tmp_path / "redis" / "dump.rdb").is_file()
-    assert sha256(DUMP_RDB) == before, "task 0: the repository's dump.rdb was modified"
+    require(sha256(DUMP_RDB) == before, "task 0: the repository's dump.rdb was modified")
