@@ -19,7 +19,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from toolkit.grade_cli import STATE_FILE_ENV, progress_line
+from toolkit.grade_cli import STATE_FILE_ENV, _result, next_task, progress_line
 from toolkit.registry import task, tasks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,6 +123,25 @@ def test_progress_is_saved_in_the_state_file(table):
 def test_progress_bar_counts_passed_tasks():
     assert progress_line(5, 17) == "Progress: [#####------------] 5/17"
     assert progress_line(0, 3) == "Progress: [---] 0/3"
+
+
+def test_report_entries_map_to_statuses():
+    stub = {"passed": False, "tests_run": 1, "failures": ["task 2 not started: x is the stub"]}
+    broken = {"passed": False, "tests_run": 2, "failures": ["task 2: the output is not ..."]}
+    assert _result(TASK, {"passed": True, "tests_run": 3}, True).status == "pass"
+    assert _result(TASK, stub, True).status == "not started"
+    assert _result(TASK, broken, True).status == "fail"
+    assert _result(TASK, None, False).status == "no grader"
+    assert _result(TASK, None, True).status == "fail"  # collected, but nothing ran
+
+
+def test_next_task_is_the_first_graded_task_not_passing():
+    statuses = {0: "pass", 1: "pass", 2: "fail", 3: "not started"}
+    assert next_task(statuses, {0, 1, 2, 3}).number == 2
+    assert next_task(statuses, {0, 1, 3}).number == 3  # 2 has no grader: skipped
+    assert next_task(statuses, {0, 1, 2, 3}, after=2).number == 3
+    assert next_task(statuses, {0, 1, 2}, after=2).number == 2  # wraps around
+    assert next_task({0: "pass"}, {0}) is None
 
 
 # --- scripts/grade N ------------------------------------------------------------------------

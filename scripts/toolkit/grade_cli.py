@@ -450,17 +450,20 @@ class Keys:
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """(mtime, size) of the folder's files, to notice saves by polling."""
+    """(mtime, size) of the folder's Python files, to notice saves by polling.
+
+    Only ``*.py``: what the learner edits. Files that graded scripts may write while they
+    run (data, caches) must not trigger a new grading, or watch mode would never rest.
+    """
     found = {}
-    for path in folder.rglob("*"):
+    for path in folder.rglob("*.py"):
         if "__pycache__" in path.parts or path.name.startswith("."):
             continue
         try:
             info = path.stat()
-        except OSError:
+        except OSError:  # deleted between listing and stat: the next poll sees it gone
             continue
-        if path.is_file():
-            found[str(path)] = (info.st_mtime_ns, info.st_size)
+        found[str(path)] = (info.st_mtime_ns, info.st_size)
     return found
 
 
@@ -484,26 +487,36 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
     """Re-grade the current task whenever a file of ``target`` changes; move on when it passes."""
     clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
     say(f"Watching {shown(target)}/ …")
+    ready: Grading | None = None  # a grading that already holds the current task's result
     if args.task is not None:
         current = task_by_number(args.task)
     else:
-        grading = run_graders(target)
-        record(grading.results.values(), target)
-        statuses = {n: r.status for n, r in grading.results.items()}
-        current = next_task(statuses, grading.graders)
+        seen = snapshot(target)
+        ready = run_graders(target)
+        statuses = {n: r.status for n, r in ready.results.items()}
+        current = next_task(statuses, ready.graders)
         if current is None:
-            show_table(grading, style)
-            if not grading.graders:
+            record(ready.results.values(), target)
+            show_table(ready, style)
+            if not ready.graders:
                 return 1
-            current = task_by_number(max(grading.graders))
+            current = task_by_number(max(ready.graders))
     redraw = True
     with Keys() as keys:
         while True:
-            seen = snapshot(target)  # before grading: a save during grading re-grades
-            say(style.dim(f"Grading task {current.number}…"))
-            grading = run_graders(target, [current.number])
+            if ready is None:
+                seen = snapshot(target)  # before grading: a save during grading re-grades
+                say(style.dim(f"Grading task {current.number}…"))
+            try:
+                grading, ready = ready or run_graders(target, [current.number]), None
+            except GradingError as error:  # e.g. a grader module being edited: keep watching
+                say(f"pytest could not run the graders:\n{error}")
+                say(style.dim("[Enter] re-grade   [h] hint   [q] quit"))
+                if wait_for_change(keys, target, seen, current):
+                    return 0
+                continue
             result = grading.results[current.number]
-            slot = record([result], target)
+            slot = record(grading.results.values(), target)
             if redraw and clear:
                 print(clear, end="", flush=True)
             redraw = True
@@ -524,21 +537,27 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
             elif result.status != NO_GRADER:
                 say("Save a file to re-grade; press h for a hint.")
             say(style.dim("[Enter] re-grade   [h] hint   [q] quit"))
-            while True:  # wait for a save or a key
-                typed = keys.read(POLL_SECONDS).lower()
-                command = next((c for c in typed if c in "qh\r\nr"), None)
-                if command == "q":
-                    say("Bye.")
-                    return 0
-                if command == "h":
-                    say(f"Hint for task {current.number}: {current.hint}")
-                    continue
-                if command is not None:  # Enter (or r): re-grade now
-                    break
-                latest = snapshot(target)
-                if latest != seen:
-                    settled_snapshot(target, latest)
-                    break
+            if wait_for_change(keys, target, seen, current):
+                return 0
+
+
+def wait_for_change(keys: Keys, target: Path, seen: dict, current: Task) -> bool:
+    """Wait for a save in ``target`` or Enter (False: re-grade), or ``q`` (True: quit)."""
+    while True:
+        typed = keys.read(POLL_SECONDS).lower()
+        command = next((c for c in typed if c in "qh\r\nr"), None)
+        if command == "q":
+            say("Bye.")
+            return True
+        if command == "h":
+            say(f"Hint for task {current.number}: {current.hint}")
+            continue
+        if command is not None:  # Enter (or r): re-grade now
+            return False
+        latest = snapshot(target)
+        if latest != seen:
+            settled_snapshot(target, latest)
+            return False
 
 
 def build_parser() -> argparse.ArgumentParser:

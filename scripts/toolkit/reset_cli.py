@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     stubs = {name: stub for name, stub in stubs.items() if stub is not None}
     if not stubs:
         print(
-            f"reset: task {task.number} ({', '.join(task.files)}) has no stub in git "
-            "(exercises/ at HEAD): nothing to reset.",
+            f"reset: task {task.number} has no exercise file to reset "
+            f"({', '.join(task.files)}: no stub in exercises/ at git HEAD).",
             file=sys.stderr,
         )
         return 1
