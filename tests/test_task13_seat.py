@@ -1,0 +1,199 @@
+"""Task 13 — Can I have a seat? (``100-seat.py``): the real server, over HTTP.
+
+Every test starts the graded app as its own process on a free port (its startup sets
+the seats, so a server cannot be shared across fresh databases), then checks status
+codes, exact JSON bodies and the exact lines the server prints.
+"""
+
+import re
+import signal
+from collections import Counter
+
+import pytest
+import redis
+
+from harness.compare import expect_lines
+from harness.webserver import Servers, WebServer, burst, expect_reply, get, start_redis
+from pykue.keys import Keys
+
+FILE = "100-seat.py"
+IN_PROCESS = {"status": "Reservation in process"}
+BLOCKED = {"status": "Reservation are blocked"}
+FAILED = {"status": "Reservation failed"}
+PROCESSING = {"status": "Queue processing"}
+NO_SEAT = "Not enough seats available"
+JOB_LINE = re.compile(r"Seat reservation job (\d+) (completed|failed: Not enough seats available)")
+
+
+def seats(n: int) -> dict:
+    return {"numberOfAvailableSeats": n}
+
+
+@pytest.fixture
+def servers(target, env):
+    started = Servers(target, env)
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def burst_servers(target, env, redis_server):
+    """Servers on a Redis of this test's own (takes bursts on both backends)."""
+    own = start_redis(redis_server.kind)
+    client = redis.Redis.from_url(own.url, decode_responses=True)
+    started = Servers(target, dict(env, REDIS_URL=own.url))
+    yield started, client
+    started.close()
+    client.close()
+    own.stop()
+
+
+def expect_get(server: WebServer, path: str, status: int, body) -> None:
+    expect_reply(server, path, get(server, path), status, body)
+
+
+@pytest.mark.task(13)
+def test_starts_with_50_seats_and_reserves_through_the_queue(target, servers, redis_client):
+    server = servers.script(FILE)
+    expect_get(server, "/available_seats", 200, seats(50))
+    assert redis_client.get("available_seats") == "50", (
+        "task 13: on start the Redis key available_seats must hold 50, "
+        f"it holds {redis_client.get('available_seats')!r}"
+    )
+    expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+    expect_get(server, "/process", 200, PROCESSING)
+    server.wait_for_app_lines(1)
+    expect_get(server, "/available_seats", 200, seats(49))
+    expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+    server.wait_for_app_lines(2)
+    expect_get(server, "/process", 200, PROCESSING)  # again: still one worker, no harm
+    expect_get(server, "/available_seats", 200, seats(48))
+    expect_lines(
+        "task 13",
+        ["Seat reservation job 1 completed", "Seat reservation job 2 completed"],
+        server.app_lines(),
+    )
+    code = server.signal(signal.SIGTERM)
+    assert code == 0, f"task 13: the server exited with code {code} on SIGTERM (expected 0)"
+    assert "Traceback" not in "\n".join(server.stderr_lines), (
+        "task 13: the server printed a traceback on SIGTERM:\n" + "\n".join(server.stderr_lines)
+    )
+
+
+@pytest.mark.task(13)
+def test_last_seat_blocks_and_extra_jobs_fail(target, servers, redis_client):
+    server = servers.script(FILE)
+    redis_client.set("available_seats", 1)  # the state lives in Redis
+    expect_get(server, "/available_seats", 200, seats(1))
+    expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+    expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+    expect_get(server, "/process", 200, PROCESSING)
+    server.wait_for_app_lines(2)
+    expect_lines(
+        "task 13",
+        ["Seat reservation job 1 completed", f"Seat reservation job 2 failed: {NO_SEAT}"],
+        server.app_lines(),
+    )
+    expect_get(server, "/available_seats", 200, seats(0))
+    expect_get(server, "/reserve_seat", 200, BLOCKED)
+    expect_get(server, "/reserve_seat", 200, BLOCKED)
+    expect_get(server, "/available_seats", 200, seats(0))
+
+
+@pytest.mark.task(13)
+def test_a_job_that_cannot_be_saved_is_reservation_failed(target, servers, redis_client):
+    server = servers.script(FILE)
+    # Break pykue's job-id counter: saving the next job fails inside Redis.
+    redis_client.set(Keys("q").ids, "not a number")
+    expect_get(server, "/reserve_seat", 200, FAILED)
+    redis_client.delete(Keys("q").ids)
+    expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+
+
+def check_reservations(
+    servers_used: list[WebServer], redis_client, label: str, total: int = 200
+) -> None:
+    """``total`` accepted reservations end as exactly 50 completed jobs, the rest failed."""
+
+    def job_lines() -> list[tuple[str, str]]:
+        found = []
+        for server in servers_used:
+            # Lines of two workers may share a pipe: parse the text, not line by line.
+            found += JOB_LINE.findall(server.output)
+        return found
+
+    first = servers_used[0]
+    first.wait_until(
+        lambda *_: len(job_lines()) >= total, f"{total} 'Seat reservation job' lines", 30
+    )
+    lines = job_lines()
+    outcomes = Counter(outcome for _, outcome in lines)
+    ids = Counter(int(job_id) for job_id, _ in lines)
+    expected = Counter({"completed": 50, f"failed: {NO_SEAT}": total - 50})
+    if outcomes != expected or sorted(ids) != list(range(1, total + 1)):
+        pytest.fail(
+            f"task 13: {label}: the jobs ended as {dict(outcomes)}; the task expects "
+            f"{dict(expected)}, one line per job id 1..{total}.\n"
+            "Hint: take the seat in ONE atomic Redis step (DECR and give it back if it went "
+            "below 0, or a Lua script); reading the count and writing it back later lets two "
+            "jobs take the same seat.",
+            pytrace=False,
+        )
+    left = redis_client.get("available_seats")
+    assert left == "0", f"task 13: {label}: available_seats is {left!r} at the end, expected '0'"
+    for server in servers_used:
+        expect_get(server, "/available_seats", 200, seats(0))
+        expect_get(server, "/reserve_seat", 200, BLOCKED)
+
+
+def expect_all(replies, body, label: str) -> None:
+    seen = Counter(reply.text for reply in replies)
+    if any(reply.status != 200 or reply.body != body for reply in replies):
+        pytest.fail(
+            f"task 13: {label}: the answers were {dict(seen)}; every one should be {body}",
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(13)
+def test_200_concurrent_reservations_take_exactly_50_seats(target, burst_servers):
+    servers, redis_client = burst_servers
+    server = servers.script(FILE)
+    replies = burst([(server, "/reserve_seat")] * 200)
+    expect_all(replies, IN_PROCESS, "200 concurrent GET /reserve_seat")
+    expect_get(server, "/process", 200, PROCESSING)
+    check_reservations([server], redis_client, "200 reservations, one server")
+
+
+@pytest.mark.task(13)
+def test_two_server_processes_share_the_seats(target, burst_servers):
+    servers, redis_client = burst_servers
+    # Both started before any reservation (each start of a separate launch resets the seats).
+    first = servers.script(FILE)
+    second = servers.script(FILE)
+    replies = burst([(first, "/reserve_seat"), (second, "/reserve_seat")] * 100)
+    expect_all(replies, IN_PROCESS, "200 concurrent GET /reserve_seat on two servers")
+    # Both servers process the same queue at the same time.
+    burst([(first, "/process"), (second, "/process")])
+    check_reservations([first, second], redis_client, "200 reservations, two servers")
+
+
+@pytest.mark.task(13)
+def test_uvicorn_with_two_workers(target, burst_servers):
+    servers, redis_client = burst_servers
+    server = servers.uvicorn(FILE, workers=2)
+    expect_get(server, "/available_seats", 200, seats(50))
+    expect_get(server, "/process", 200, PROCESSING)
+    replies = burst([(server, "/reserve_seat")] * 200)
+    # Jobs are processed while reservations arrive: once the seats are gone, later
+    # requests may already be blocked; every accepted one still ends in exactly one line.
+    accepted = sum(reply.body == IN_PROCESS for reply in replies)
+    blocked = sum(reply.body == BLOCKED for reply in replies)
+    if accepted + blocked != 200 or accepted < 50:
+        pytest.fail(
+            f"task 13: uvicorn --workers 2: the answers to 200 concurrent GET /reserve_seat "
+            f"were {dict(Counter(r.text for r in replies))}; each must be in process or "
+            "blocked, and at least 50 in process",
+            pytrace=False,
+        )
+    check_reservations([server], redis_client, "uvicorn --workers 2", total=accepted)
