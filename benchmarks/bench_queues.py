@@ -14,6 +14,10 @@ What is measured, for every system alike:
    The clock stops when the N-th job is *finished in Redis*. N / that time is the
    *processing* rate, the jobs/s of the table. Enqueueing is not in it.
 
+Also shown: CPU time per job of the worker process and of redis-server while processing
+(robust on a busy machine, unlike jobs/s), the enqueue rate, and end-to-end jobs/s =
+N / (enqueue + processing).
+
 Every measurement runs in a fresh child process (same interpreter, same Redis, flushed
 in between), and rounds are interleaved across systems, so that noise from a busy
 machine is spread over all rows. Compare ratios within one run, not numbers across runs.
@@ -21,8 +25,13 @@ machine is spread over all rows. Compare ratios within one run, not numbers acro
 Rows:
   raw     producer LPUSHes N items; consumer thread(s) BRPOP until N are taken: one round
           trip per job and no bookkeeping at all. The practical ceiling.
-  pykue   queue.create_bulk(), then queue.process(type, handler, concurrency=C) with a
-          plain ``(job)`` handler; done when queue.count("complete") reaches N.
+  pykue   queue.create_bulk() on a producer queue object (shut down before the clock
+          starts, as RQ's and BullMQ's producers do not listen for events), then
+          queue.process(type, handler, concurrency=C) with a plain ``(job)`` handler on
+          another; done when queue.count("complete") reaches N (polled every 5 ms).
+  pykue-events  Kue's usage: the same queue object creates the jobs, runs them and
+          waits for their events (wait_for_jobs); done when every "complete" event
+          has reached the creator.
   rq      Queue.enqueue_many(), then SimpleWorker.work(burst=True) (no fork per job). RQ
           has no in-process concurrency: concurrency 2 is two SimpleWorkers in two threads
           (without the per-job SIGALRM timeout, which only works in the main thread).
