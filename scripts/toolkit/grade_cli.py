@@ -206,10 +206,15 @@ def load_state() -> dict:
 
 
 def save_state(state: dict) -> None:
+    """Write the state atomically; a read-only checkout (CI) only loses the progress."""
     path = state_file()
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        os.replace(temporary, path)
+    except OSError as error:
+        print(f"grade: could not save progress in {path}: {error}", file=sys.stderr)
 
 
 def target_key(target: Path) -> str:
