@@ -191,6 +191,8 @@ class EventHub:
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.2)
                     if message is not None:
+                        # events flowing: the subscription is healthy, polling can wait
+                        next_poll = time.monotonic() + self.poll_interval
                         if message["type"] == "subscribe":
                             self.last_error = None
                             backoff = 0.05
@@ -233,12 +235,13 @@ class EventHub:
         with self.cond:
             if job is None:
                 job = self.pending.get(job_id) or self.finished.get(job_id)
+            if job is not None and job._finished and event != "remove":
+                job = None  # finished (maybe found by polling): late events only reach the queue
             if job is not None:
-                if event in TERMINAL:
-                    if job._finished:
-                        return  # already delivered (by polling): never twice
                 apply_event(job, event, args)
                 job._fire(event, args)
+            if event in TERMINAL and job is None and job_id in self.finished:
+                return  # this job's end was already reported (by polling): never twice
             self.queue._fire("job " + event, [job_id, *args])
             if job is not None and event in TERMINAL:
                 job._finished = True

@@ -42,6 +42,8 @@ def _find_unjsonable(value: Any, path: str) -> str | None:
 
 def to_json(value: Any, what: str = "job data") -> str:
     """Encode ``value`` as JSON, or raise JobDataError saying what cannot be carried."""
+    if value is None:
+        return "null"
     problem = _find_unjsonable(value, what)
     if problem:
         raise JobDataError(

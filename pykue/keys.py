@@ -41,11 +41,14 @@ class Keys:
         return self.base + "jobs"
 
     def state(self, state: str) -> str:
-        """Sorted set of the ids in ``state`` (score = id)."""
+        """Sorted set of the ids in ``state`` (score = id): delayed, complete, failed only.
+
+        Inactive jobs are in the :meth:`wait` sets, active ones in :attr:`active`.
+        """
         return f"{self.base}jobs:{state}"
 
     def of_type(self, job_type: str, state: str | None = None) -> str:
-        """Sorted set of the ids of ``job_type`` (in ``state`` if given; score = id)."""
+        """Sorted set of the ids of ``job_type`` (in delayed/complete/failed ``state``)."""
         if state is None:
             return f"{self.base}type:{job_type}"
         return f"{self.base}type:{job_type}:{state}"

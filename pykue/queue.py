@@ -278,12 +278,49 @@ class Queue(Emitter):
         fields = self._call(lambda: self.client.hgetall(self.keys.job(job_id)))
         return Job.from_fields(self, fields) if fields else None
 
-    def _index(self, state: str | None, job_type: str | None) -> str:
+    def _check_state(self, state: str | None) -> None:
         if state is not None and state not in STATES:
             raise ValueError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+
+    def _active_ids(self, job_type: str | None) -> list[int]:
+        """Ids of active jobs (the lease set), by id, of ``job_type`` if given."""
+        ids = self.client.zrange(self.keys.active, 0, -1)
+        if job_type is not None and ids:
+            pipe = self.client.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hget(self.keys.job(job_id), "type")
+            ids = [i for i, t in zip(ids, pipe.execute(), strict=True) if t == job_type]
+        return sorted(int(i) for i in ids)
+
+    def _inactive_ids(self, job_type: str | None, start: int, stop: int, desc: bool) -> list:
+        """Ids of inactive jobs in the order they will run (``desc``: reversed)."""
         if job_type is not None:
-            return self.keys.of_type(job_type, state)
-        return self.keys.state(state) if state else self.keys.all_jobs
+            key = self.keys.wait(job_type)
+            return (self.client.zrevrange if desc else self.client.zrange)(key, start, stop)
+        merged: list[tuple[float, str]] = []
+        for name in self.client.smembers(self.keys.types):
+            merged += [
+                (score, i)
+                for i, score in self.client.zrange(self.keys.wait(name), 0, -1, withscores=True)
+            ]
+        merged.sort(reverse=desc)
+        return [i for _, i in merged[start : None if stop == -1 else stop + 1]]
+
+    def _ids(
+        self, state: str | None, job_type: str | None, start: int, stop: int, desc: bool
+    ) -> list:
+        if state == "inactive":
+            return self._inactive_ids(job_type, start, stop, desc)
+        if state == "active":
+            ids = self._active_ids(job_type)
+            if desc:
+                ids.reverse()
+            return ids[start : None if stop == -1 else stop + 1]
+        if job_type is not None:
+            key = self.keys.of_type(job_type, state)
+        else:
+            key = self.keys.state(state) if state else self.keys.all_jobs
+        return (self.client.zrevrange if desc else self.client.zrange)(key, start, stop)
 
     def jobs(
         self,
@@ -293,7 +330,11 @@ class Queue(Emitter):
         stop: int = -1,
         order: str = "asc",
     ) -> list[Job]:
-        """Jobs by id, filtered by state and/or type; ``start``..``stop`` inclusive."""
+        """Jobs filtered by state and/or type, ``start``..``stop`` inclusive.
+
+        Ordered by id, except inactive jobs: in the order they will run.
+        """
+        self._check_state(state)
         if self.test_mode.active:
             found = [
                 j
@@ -302,13 +343,9 @@ class Queue(Emitter):
             ]
             found.sort(key=lambda j: j.id, reverse=order == "desc")
             return found[start : None if stop == -1 else stop + 1]
-        key = self._index(state, type)
 
         def run() -> list[dict]:
-            if order == "desc":
-                ids = self.client.zrevrange(key, start, stop)
-            else:
-                ids = self.client.zrange(key, start, stop)
+            ids = self._ids(state, type, start, stop, order == "desc")
             pipe = self.client.pipeline(transaction=False)
             for job_id in ids:
                 pipe.hgetall(self.keys.job(job_id))
@@ -318,23 +355,29 @@ class Queue(Emitter):
 
     def count(self, state: str, type: str | None = None) -> int:  # noqa: A002
         """How many jobs are in ``state`` (of ``type`` if given)."""
+        self._check_state(state)
         if self.test_mode.active:
             return len(self.jobs(state, type))
-        key = self._index(state, type)
-        return int(self._call(lambda: self.client.zcard(key)))
+
+        def run() -> int:
+            if state == "active":
+                if type is None:
+                    return self.client.zcard(self.keys.active)
+                return len(self._active_ids(type))
+            if state == "inactive":
+                names = [type] if type is not None else self.client.smembers(self.keys.types)
+                pipe = self.client.pipeline(transaction=False)
+                for name in names:
+                    pipe.zcard(self.keys.wait(name))
+                return sum(pipe.execute()) if names else 0
+            key = self.keys.of_type(type, state) if type is not None else self.keys.state(state)
+            return self.client.zcard(key)
+
+        return int(self._call(run))
 
     def counts(self, type: str | None = None) -> dict[str, int]:  # noqa: A002
         """{"inactive": n, "delayed": n, "active": n, "complete": n, "failed": n}."""
-        if self.test_mode.active:
-            return {s: self.count(s, type) for s in STATES}
-
-        def run() -> list[int]:
-            pipe = self.client.pipeline(transaction=False)
-            for state in STATES:
-                pipe.zcard(self._index(state, type))
-            return pipe.execute()
-
-        return dict(zip(STATES, (int(n) for n in self._call(run)), strict=True))
+        return {state: self.count(state, type) for state in STATES}
 
     def types(self) -> list[str]:
         """Every job type saved in this queue, sorted."""

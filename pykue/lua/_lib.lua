@@ -1,6 +1,9 @@
 -- Shared helpers, prepended to every script by pykue/scripts.py.
 -- ARGV[1] is always the key prefix "{q}:"; KEYS[1] is a key of the queue (cluster routing).
--- Key names mirror pykue/keys.py.
+-- Key names mirror pykue/keys.py. Where each state's ids live:
+--   inactive: wait:<type> (score = priority * 2^40 + seq)   active: active (score = deadline)
+--   delayed, complete, failed: jobs:<state> and type:<type>:<state> (score = id);
+--   delayed also in `delayed` (score = time due).
 local P = ARGV[1]
 
 local function now_ms()
@@ -21,15 +24,19 @@ local function publish(event, id, args)
     '{"event":"' .. event .. '","id":' .. id .. ',"args":[' .. args .. ']}')
 end
 
--- Move the indexes of job `id` (of `jtype`) from state `old` (or nil) to `new`.
-local function index_state(id, jtype, old, new, now)
-  if old and old ~= '' then
+local INDEXED = {delayed = true, complete = true, failed = true}
+
+-- Move the by-id indexes of job `id` from state `old` (or nil) to `new`. The caller sets
+-- the hash's `state` field (with its other fields, in one HSET).
+local function index_state(id, jtype, old, new)
+  if old and INDEXED[old] then
     redis.call('ZREM', P .. 'jobs:' .. old, id)
     redis.call('ZREM', P .. 'type:' .. jtype .. ':' .. old, id)
   end
-  redis.call('ZADD', P .. 'jobs:' .. new, id, id)
-  redis.call('ZADD', P .. 'type:' .. jtype .. ':' .. new, id, id)
-  redis.call('HSET', jkey(id), 'state', new, 'updated_at', now)
+  if INDEXED[new] then
+    redis.call('ZADD', P .. 'jobs:' .. new, id, id)
+    redis.call('ZADD', P .. 'type:' .. jtype .. ':' .. new, id, id)
+  end
 end
 
 -- Make job `id` runnable: into the priority-ordered wait set of its type, wake a worker.
@@ -43,16 +50,24 @@ local function push_wait(id, jtype, priority)
   end
 end
 
+-- Delay job `id` until `at` (ms).
+local function push_delayed(id, jtype, old, at, now)
+  index_state(id, jtype, old, 'delayed')
+  redis.call('ZADD', P .. 'delayed', at, id)
+  redis.call('HSET', jkey(id), 'state', 'delayed', 'promote_at', at, 'updated_at', now)
+end
+
 -- Leave `active`: drop from the lease set and clear the lease.
 local function release(id)
   redis.call('ZREM', P .. 'active', id)
-  redis.call('HDEL', jkey(id), 'token', 'lease_until', 'ttl_deadline')
+  redis.call('HDEL', jkey(id), 'token', 'ttl_deadline')
 end
 
--- A failed attempt (handler error, TTL exceeded): retry (after backoff) or fail for good.
--- The job must already be out of `active`. Returns the new state.
+-- A failed attempt (handler error, TTL exceeded) of an active job: retry (after backoff)
+-- or fail for good. Releases the lease. Returns the new state.
 local function fail_attempt(id, jtype, errmsg, now)
   local k = jkey(id)
+  release(id)
   local f = redis.call('HMGET', k, 'attempts_made', 'max_attempts', 'backoff', 'priority')
   local made = tonumber(f[1] or '0') + 1
   local max = tonumber(f[2] or '1')
@@ -71,16 +86,15 @@ local function fail_attempt(id, jtype, errmsg, now)
     end
     publish('failed attempt', id, jstr(errmsg) .. ',' .. made)
     if wait_ms > 0 then
-      index_state(id, jtype, 'active', 'delayed', now)
-      redis.call('HSET', k, 'promote_at', now + wait_ms)
-      redis.call('ZADD', P .. 'delayed', now + wait_ms, id)
+      push_delayed(id, jtype, 'active', now + wait_ms, now)
       return 'delayed'
     end
-    index_state(id, jtype, 'active', 'inactive', now)
+    redis.call('HSET', k, 'state', 'inactive', 'updated_at', now)
     push_wait(id, jtype, f[4] or 0)
     return 'inactive'
   end
-  index_state(id, jtype, 'active', 'failed', now)
+  index_state(id, jtype, 'active', 'failed')
+  redis.call('HSET', k, 'state', 'failed', 'updated_at', now)
   publish('failed', id, jstr(errmsg))
   return 'failed'
 end
@@ -98,14 +112,14 @@ local function take_next(jtype, token, lease_ms, now)
   local k = jkey(id)
   local ttl = tonumber(redis.call('HGET', k, 'ttl') or '0')
   local deadline = now + lease_ms
-  local fields = {'token', token, 'lease_until', now + lease_ms, 'started_at', now}
   if ttl > 0 then
-    table.insert(fields, 'ttl_deadline')
-    table.insert(fields, now + ttl)
+    redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now,
+      'updated_at', now, 'ttl_deadline', now + ttl)
     if now + ttl < deadline then deadline = now + ttl end
+  else
+    redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now,
+      'updated_at', now)
   end
-  redis.call('HSET', k, unpack(fields))
-  index_state(id, jtype, 'inactive', 'active', now)
   redis.call('ZADD', P .. 'active', deadline, id)
   publish('start', id, jstr(jtype))
   return redis.call('HGETALL', k)

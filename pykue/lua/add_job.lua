@@ -7,17 +7,14 @@ local now = now_ms()
 local id = redis.call('INCR', P .. 'ids')
 redis.call('HSET', jkey(id), 'id', id, 'type', jtype, 'data', data, 'priority', priority,
   'max_attempts', ARGV[5], 'attempts_made', 0, 'backoff', ARGV[6], 'delay', delay,
-  'ttl', ARGV[8], 'remove_on_complete', ARGV[9], 'created_at', now, 'stalls', 0,
-  'progress', 0)
+  'ttl', ARGV[8], 'remove_on_complete', ARGV[9], 'created_at', now, 'updated_at', now,
+  'stalls', 0, 'progress', 0, 'state', 'inactive')
 redis.call('SADD', P .. 'types', jtype)
 redis.call('ZADD', P .. 'jobs', id, id)
 redis.call('ZADD', P .. 'type:' .. jtype, id, id)
 if delay > 0 then
-  index_state(id, jtype, nil, 'delayed', now)
-  redis.call('HSET', jkey(id), 'promote_at', now + delay)
-  redis.call('ZADD', P .. 'delayed', now + delay, id)
+  push_delayed(id, jtype, nil, now + delay, now)
 else
-  index_state(id, jtype, nil, 'inactive', now)
   push_wait(id, jtype, priority)
 end
 publish('enqueue', id, jstr(jtype))

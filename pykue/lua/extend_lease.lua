@@ -6,11 +6,9 @@ local now = now_ms()
 local lost = {}
 for i = 3, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
-  local k = jkey(id)
-  local f = redis.call('HMGET', k, 'state', 'token', 'ttl_deadline')
+  local f = redis.call('HMGET', jkey(id), 'state', 'token', 'ttl_deadline')
   if f[1] == 'active' and f[2] == token then
     local deadline = now + lease_ms
-    redis.call('HSET', k, 'lease_until', deadline)
     local ttl_deadline = tonumber(f[3] or '0')
     if ttl_deadline > 0 and ttl_deadline < deadline then deadline = ttl_deadline end
     redis.call('ZADD', P .. 'active', deadline, id)

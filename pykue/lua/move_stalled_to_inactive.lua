@@ -8,21 +8,21 @@ local due = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now, 'LIMIT', 0, 
 for _, id in ipairs(due) do
   local k = jkey(id)
   local f = redis.call('HMGET', k, 'type', 'ttl_deadline', 'stalls', 'priority', 'state')
-  release(id)
   local jtype = f[1]
   if f[5] ~= 'active' then
-    -- the hash is gone or was moved: only the index entry was stale
+    redis.call('ZREM', P .. 'active', id)  -- a stale index entry
   elseif tonumber(f[2] or '0') > 0 and tonumber(f[2]) <= now then
     fail_attempt(id, jtype, 'TTL exceeded', now)
   else
+    release(id)
     local stalls = redis.call('HINCRBY', k, 'stalls', 1)
     if stalls > max_stalls then
       local msg = 'job stalled more than ' .. max_stalls .. ' times (its worker stopped)'
-      redis.call('HSET', k, 'error', msg, 'failed_at', now)
-      index_state(id, jtype, 'active', 'failed', now)
+      index_state(id, jtype, 'active', 'failed')
+      redis.call('HSET', k, 'state', 'failed', 'error', msg, 'failed_at', now, 'updated_at', now)
       publish('failed', id, jstr(msg))
     else
-      index_state(id, jtype, 'active', 'inactive', now)
+      redis.call('HSET', k, 'state', 'inactive', 'updated_at', now)
       push_wait(id, jtype, f[4] or 0)
       publish('stalled', id, stalls)
     end

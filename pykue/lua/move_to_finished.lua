@@ -8,30 +8,30 @@ local id, token, outcome, payload = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now = now_ms()
 local k = jkey(id)
 local status
-local f = redis.call('HMGET', k, 'state', 'token', 'type', 'remove_on_complete')
+local f = redis.call('HMGET', k, 'state', 'token', 'type', 'remove_on_complete',
+  'attempts_made')
 if f[1] ~= 'active' or f[2] ~= token then
   status = 'fenced'
-else
+elseif outcome == 'complete' then
   local jtype = f[3]
-  release(id)
-  if outcome == 'complete' then
-    local made = redis.call('HINCRBY', k, 'attempts_made', 1)
-    redis.call('HSET', k, 'result', payload, 'completed_at', now, 'progress', 100)
-    redis.call('HDEL', k, 'error')
-    index_state(id, jtype, 'active', 'complete', now)
-    publish('complete', id, payload)
-    if f[4] == '1' then
-      redis.call('DEL', k, k .. ':log')
-      for _, key in ipairs({P .. 'jobs', P .. 'jobs:complete', P .. 'type:' .. jtype,
-                            P .. 'type:' .. jtype .. ':complete'}) do
-        redis.call('ZREM', key, id)
-      end
-      publish('remove', id, jstr(jtype))
+  if f[4] == '1' then
+    for _, key in ipairs({P .. 'jobs', P .. 'type:' .. jtype, P .. 'active'}) do
+      redis.call('ZREM', key, id)
     end
-    status = 'complete'
+    redis.call('DEL', k, k .. ':log')
+    publish('complete', id, payload)
+    publish('remove', id, jstr(jtype))
   else
-    status = fail_attempt(id, jtype, payload, now)
+    redis.call('ZREM', P .. 'active', id)
+    redis.call('HDEL', k, 'token', 'ttl_deadline', 'error')
+    redis.call('HSET', k, 'state', 'complete', 'updated_at', now, 'result', payload,
+      'completed_at', now, 'progress', 100, 'attempts_made', tonumber(f[5] or '0') + 1)
+    index_state(id, jtype, 'active', 'complete')
+    publish('complete', id, payload)
   end
+  status = 'complete'
+else
+  status = fail_attempt(id, f[3], payload, now)
 end
 local nxt = false
 if ARGV[6] ~= '' then

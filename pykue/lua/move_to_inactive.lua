@@ -4,8 +4,7 @@ local id, token = ARGV[2], ARGV[3]
 local k = jkey(id)
 local f = redis.call('HMGET', k, 'state', 'token', 'type', 'priority')
 if f[1] ~= 'active' or f[2] ~= token then return 0 end
-local now = now_ms()
 release(id)
-index_state(id, f[3], 'active', 'inactive', now)
+redis.call('HSET', k, 'state', 'inactive', 'updated_at', now_ms())
 push_wait(id, f[3], f[4] or 0)
 return 1

@@ -5,10 +5,12 @@ local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(due) do
   redis.call('ZREM', P .. 'delayed', id)
-  local f = redis.call('HMGET', jkey(id), 'type', 'priority', 'state')
+  local k = jkey(id)
+  local f = redis.call('HMGET', k, 'type', 'priority', 'state')
   if f[3] == 'delayed' then
-    index_state(id, f[1], 'delayed', 'inactive', now)
-    redis.call('HDEL', jkey(id), 'promote_at')
+    index_state(id, f[1], 'delayed', 'inactive')
+    redis.call('HSET', k, 'state', 'inactive', 'updated_at', now)
+    redis.call('HDEL', k, 'promote_at')
     push_wait(id, f[1], f[2] or 0)
     publish('promotion', id, jstr(f[1]))
   end

@@ -5,8 +5,8 @@ local k = jkey(id)
 local f = redis.call('HMGET', k, 'type', 'state')
 if not f[1] then return 0 end
 local jtype, state = f[1], f[2]
-for _, key in ipairs({P .. 'jobs', P .. 'jobs:' .. state, P .. 'type:' .. jtype,
-                      P .. 'type:' .. jtype .. ':' .. state, P .. 'wait:' .. jtype,
+index_state(id, jtype, state, nil)
+for _, key in ipairs({P .. 'jobs', P .. 'type:' .. jtype, P .. 'wait:' .. jtype,
                       P .. 'delayed', P .. 'active'}) do
   redis.call('ZREM', key, id)
 end

@@ -11,14 +11,15 @@ local now = now_ms()
 release(id)
 redis.call('ZREM', P .. 'wait:' .. jtype, id)
 redis.call('ZREM', P .. 'delayed', id)
-index_state(id, jtype, old, new, now)
+if new == 'delayed' then
+  push_delayed(id, jtype, old, now + tonumber(ARGV[4] or '0'), now)
+  return 1
+end
+index_state(id, jtype, old, new)
+redis.call('HSET', k, 'state', new, 'updated_at', now)
 if new == 'inactive' then
   redis.call('HSET', k, 'attempts_made', 0, 'stalls', 0, 'progress', 0)
   push_wait(id, jtype, f[3] or 0)
   publish('enqueue', id, jstr(jtype))
-elseif new == 'delayed' then
-  local at = now + tonumber(ARGV[4] or '0')
-  redis.call('HSET', k, 'promote_at', at)
-  redis.call('ZADD', P .. 'delayed', at, id)
 end
 return 1

@@ -59,9 +59,9 @@ def executions(queue) -> list[tuple[int, int]]:
 def test_kill_9_a_worker_mid_way_loses_no_job(queue, worker_process, concurrency):
     total = 500
     jobs = queue.create_bulk("work", [{"n": n} for n in range(total)])
-    victim = worker_process("record", "--concurrency", str(concurrency), "--lease-ms", "400")
+    victim = worker_process("record", "--concurrency", str(concurrency), "--lease-ms", "1000")
     wait_until(lambda: queue.client.llen("{t}:ran") >= total // 3, "the first worker to get going")
-    survivor = worker_process("record", "--concurrency", "2", "--lease-ms", "400")
+    survivor = worker_process("record", "--concurrency", "2", "--lease-ms", "1000")
     victim.kill()  # SIGKILL: no shutdown, its leases simply lapse
     killed_at = time.monotonic()
     assert queue.wait_for_jobs(timeout=60), queue.counts()
