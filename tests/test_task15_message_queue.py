@@ -39,7 +39,8 @@ def shared(target, redis_server):
     by_timeout = {}
 
     def get(timeout_ms: int | None = None):
-        if timeout_ms not in by_timeout:
+        running = by_timeout.get(timeout_ms)
+        if running is None or running.proc.poll() is not None:  # not yet, or it died
             extra = {} if timeout_ms is None else {"MESSAGE_TIMEOUT_MS": str(timeout_ms)}
             by_timeout[timeout_ms] = started.script(FILE, env=dict(started.env, **extra))
         return by_timeout[timeout_ms]
