@@ -50,16 +50,9 @@ NOT_FOUND = {"status": "Product not found"}
 
 app = FastAPI(title="In stock?", description="Task 12: list products and reserve stock.")
 
-# At most 20 connections per process; a request waits (up to 5 s) for a free one.
-pool = redis.BlockingConnectionPool.from_url(
-    REDIS_URL,
-    max_connections=20,
-    timeout=5,
-    decode_responses=True,
-    socket_connect_timeout=2,
-    socket_timeout=5,
+client = redis.Redis.from_url(
+    REDIS_URL, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
 )
-client = redis.Redis(connection_pool=pool)
 
 # The check and the increment run inside Redis as one step (a Lua script), so no other
 # request can slip in between them: reading first and writing later is what oversells.

@@ -21,8 +21,11 @@ Routes (exact JSON bodies):
   recovers by itself once Redis is back.
 
 Any number of concurrent requests, on any number of server processes, never reserve
-more than the stock. Run: ``python 9-stock.py`` (PORT, default 1245; HOST, default
-127.0.0.1), or ``uvicorn 9-stock:app --app-dir solutions --workers 2``. Try ``/docs``.
+more than the stock. The app listens on PORT (default 1245) of HOST (default 127.0.0.1);
+its OpenAPI page is http://127.0.0.1:1245/docs.
+
+Run it:  scripts/run 12           (or: python exercises/9-stock.py)
+Or with two worker processes:  uvicorn 9-stock:app --app-dir exercises --workers 2
 """
 
 import os
@@ -51,18 +54,16 @@ client = redis.Redis.from_url(
     REDIS_URL, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
 )
 
-# The check and the increment run inside Redis as one step, so no other request can
-# slip in between them (reading first and writing later is what oversells).
-RESERVE_ONE = client.register_script(
-    """
-    local reserved = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if reserved >= tonumber(ARGV[1]) then
-        return 0
-    end
-    redis.call('INCR', KEYS[1])
-    return 1
-    """
-)
+# The check and the increment run inside Redis as one step (a Lua script), so no other
+# request can slip in between them: reading first and writing later is what oversells.
+RESERVE_ONE = """
+local reserved = tonumber(redis.call('GET', KEYS[1]) or '0')
+if reserved >= tonumber(ARGV[1]) then
+    return 0
+end
+redis.call('INCR', KEYS[1])
+return 1
+"""
 
 
 def get_item_by_id(item_id):
