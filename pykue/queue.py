@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
 
-from pykue import scripts
+from pykue import scripts, signals
 from pykue.errors import PykueError, RedisUnavailable
 from pykue.events import Emitter, EventHub, apply_event
 from pykue.job import Job
@@ -145,6 +143,7 @@ class Queue(Emitter):
             return
         if job.id is not None:
             raise PykueError(f"job {job.id} is already saved")
+        signals.install_guard()
         self._prepare()
         self._call(lambda: self.hub.ensure_subscribed())
         script = scripts.load("add_job")
@@ -208,18 +207,8 @@ class Queue(Emitter):
         """
         if self.test_mode.active:
             return True
-        stop = threading.Event()
-        old = None
-        in_main = threading.current_thread() is threading.main_thread()
-        if in_main:
-            old = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
+        with signals.stop_event() as stop:
             return self.hub.wait(jobs, timeout, stop.is_set)
-        except KeyboardInterrupt:
-            return False
-        finally:
-            if in_main:
-                signal.signal(signal.SIGTERM, old)
 
     # -- for handlers (called through Job) -----------------------------------------------
 
@@ -398,27 +387,19 @@ class Queue(Emitter):
             return
         if self._closed:
             raise PykueError("this queue was shut down")
+        signals.install_guard()
         group = WorkerGroup(self, job_type, handler, concurrency)
         self.groups.append(group)
         group.start()
 
     def run(self) -> None:
         """Block until SIGINT/SIGTERM, then :meth:`shutdown`; returns normally."""
-        stop = threading.Event()
-        in_main = threading.current_thread() is threading.main_thread()
-        old: dict[int, Any] = {}
-        if in_main:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                old[sig] = signal.signal(sig, lambda *_: stop.set())
         try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+            with signals.stop_event() as stop:
+                while not stop.wait(0.5):
+                    pass
         finally:
             self.shutdown()
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
 
     def shutdown(self, timeout: float = 5) -> None:
         """Stop taking jobs, let active ones finish within ``timeout`` s, give back the rest.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 
 import pytest
-from conftest import wait_until
+from conftest import HERE, REPO, wait_until
 
 from pykue import scripts
 
@@ -95,3 +99,23 @@ def test_each_job_runs_once_with_two_healthy_workers(queue, worker_process):
     assert sorted(per_job) == [job.id for job in jobs]
     assert set(per_job.values()) == {1}
     assert scripts.load("move_to_active").sha  # scripts load by name
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_waiting_creator_stops_cleanly_on_ctrl_c_and_sigterm(redis_url, sig):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "creator_proc.py"), redis_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout.readline() == "created 1\n"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+    assert (out, proc.returncode) == ("finished False\n", 0), err
+    assert "Traceback" not in err
