@@ -335,3 +335,16 @@ def test_set_state_restarts_a_failed_job(queue):
     queue.get_job(job.id).set_state("inactive")
     wait_until(lambda: queue.get_job(job.id).state == "complete", "the restarted job to complete")
     assert len(runs) == 2
+
+
+def test_create_queue_accepts_a_redis_client():
+    import fakeredis
+
+    queue = pykue.create_queue(redis=fakeredis.FakeRedis(), lease_ms=400)  # no server at all
+    try:
+        job = queue.create("work", {"a": 1}).save()
+        queue.process("work", lambda job: job.data["a"] + 1)
+        assert queue.wait_for_jobs(timeout=10)
+        assert (job.state, job.result, queue.get_job(job.id).result) == ("complete", 2, 2)
+    finally:
+        queue.shutdown(timeout=1)
