@@ -195,6 +195,7 @@ class WorkerGroup:
         if not fields:
             return None
         job = Job.from_fields(self.queue, dict(zip(fields[::2], fields[1::2], strict=True)))
+        job.state = "active"  # the fields are from just before the move
         job._token = token
         with self.lock:
             self.active[job.id] = job

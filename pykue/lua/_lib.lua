@@ -100,7 +100,7 @@ local function fail_attempt(id, jtype, errmsg, now)
 end
 
 -- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
--- Returns the job's fields (HGETALL) or false when there is none.
+-- Returns the job's fields as they were while inactive (HGETALL), or false if none.
 local function take_next(jtype, token, lease_ms, now)
   local popped = redis.call('ZPOPMIN', P .. 'wait:' .. jtype)
   if #popped == 0 then
@@ -110,7 +110,11 @@ local function take_next(jtype, token, lease_ms, now)
   end
   local id = popped[1]
   local k = jkey(id)
-  local ttl = tonumber(redis.call('HGET', k, 'ttl') or '0')
+  local fields = redis.call('HGETALL', k)
+  local ttl = 0
+  for i = 1, #fields, 2 do
+    if fields[i] == 'ttl' then ttl = tonumber(fields[i + 1]) break end
+  end
   local deadline = now + lease_ms
   if ttl > 0 then
     redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now,
@@ -122,5 +126,6 @@ local function take_next(jtype, token, lease_ms, now)
   end
   redis.call('ZADD', P .. 'active', deadline, id)
   publish('start', id, jstr(jtype))
-  return redis.call('HGETALL', k)
+  -- the fields as they were before this move (the client knows state, token and time)
+  return fields
 end

@@ -23,9 +23,11 @@ elseif outcome == 'complete' then
     publish('remove', id, jstr(jtype))
   else
     redis.call('ZREM', P .. 'active', id)
-    redis.call('HDEL', k, 'token', 'ttl_deadline', 'error')
-    redis.call('HSET', k, 'state', 'complete', 'updated_at', now, 'result', payload,
-      'completed_at', now, 'progress', 100, 'attempts_made', tonumber(f[5] or '0') + 1)
+    -- token cleared by overwriting (one call less than HDEL); a stale ttl_deadline is
+    -- only ever read while active, and the last failed attempt's error stays for the record
+    redis.call('HSET', k, 'state', 'complete', 'token', '', 'updated_at', now,
+      'result', payload, 'completed_at', now, 'progress', 100,
+      'attempts_made', tonumber(f[5] or '0') + 1)
     index_state(id, jtype, 'active', 'complete')
     publish('complete', id, payload)
   end
