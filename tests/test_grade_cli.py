@@ -251,3 +251,11 @@ def test_watch_turns_to_pass_when_the_fixed_file_is_saved(tmp_path):
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+def test_watch_takes_commands_from_a_pipe_too(tmp_path):
+    target = make_workspace(tmp_path)
+    done = cli(GRADE, "--watch", "2", "--target", str(target), folder=tmp_path, stdin="h\nq\n")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "task 2 not started" in done.stdout
+    assert f"Hint for task 2: {TASK.hint}" in done.stdout and "Bye." in done.stdout

@@ -417,16 +417,24 @@ def grade_once(args: argparse.Namespace, target: Path, style: Style) -> int:
     return exit_code(grading.results.values())
 
 
+QUIT, HINT, REGRADE = "quit", "hint", "re-grade"
+KEY_COMMANDS = {"q": QUIT, "h": HINT, "r": REGRADE, "\n": REGRADE, "\r": REGRADE}
+
+
 class Keys:
-    """Single key presses from the terminal (cbreak mode), or lines when stdin is not a tty."""
+    """Commands typed by the learner: single key presses in a terminal (cbreak mode, no
+    Enter needed), or whole lines when stdin is a pipe ("q", "h", or an empty line)."""
 
     def __init__(self) -> None:
         self.fd = sys.stdin.fileno() if sys.stdin else -1
         self.saved = None
         self.closed = self.fd < 0
+        self.tty = not self.closed and os.isatty(self.fd)
+        self.pending = ""  # typed but not yet turned into commands (a partial line)
+        self.commands: list[str] = []
 
     def __enter__(self) -> Keys:
-        if not self.closed and os.isatty(self.fd):
+        if self.tty:
             import termios
             import tty
 
@@ -440,18 +448,28 @@ class Keys:
 
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
 
-    def read(self, timeout: float) -> str:
-        """What was typed within ``timeout`` seconds ("" when nothing)."""
-        if self.closed:
+    def next(self, timeout: float) -> str | None:
+        """The next command, waiting up to ``timeout`` seconds for one (None: nothing)."""
+        if not self.commands and not self.closed:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if ready:
+                data = os.read(self.fd, 1024)
+                if not data:  # end of input: keep watching files, stop reading keys
+                    self.closed = True
+                self._parse(data.decode(errors="replace").lower())
+        elif not self.commands:
             time.sleep(timeout)
-            return ""
-        ready, _, _ = select.select([self.fd], [], [], timeout)
-        if not ready:
-            return ""
-        data = os.read(self.fd, 1024)
-        if not data:  # end of input: keep watching files, stop reading keys
-            self.closed = True
-        return data.decode(errors="replace")
+        return self.commands.pop(0) if self.commands else None
+
+    def _parse(self, typed: str) -> None:
+        if self.tty:
+            self.commands += [KEY_COMMANDS[c] for c in typed if c in KEY_COMMANDS]
+            return
+        *lines, self.pending = (self.pending + typed).split("\n")
+        for line in lines:
+            word = line.strip()[:1] or "\n"  # an empty line is Enter
+            if word in KEY_COMMANDS:
+                self.commands.append(KEY_COMMANDS[word])
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -549,15 +567,14 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
 def wait_for_change(keys: Keys, target: Path, seen: dict, current: Task) -> bool:
     """Wait for a save in ``target`` or Enter (False: re-grade), or ``q`` (True: quit)."""
     while True:
-        typed = keys.read(POLL_SECONDS).lower()
-        command = next((c for c in typed if c in "qh\r\nr"), None)
-        if command == "q":
+        command = keys.next(POLL_SECONDS)
+        if command == QUIT:
             say("Bye.")
             return True
-        if command == "h":
+        if command == HINT:
             say(f"Hint for task {current.number}: {current.hint}")
             continue
-        if command is not None:  # Enter (or r): re-grade now
+        if command == REGRADE:
             return False
         latest = snapshot(target)
         if latest != seen:
