@@ -91,7 +91,7 @@ def test_processor_reports_progress_and_fails_blacklisted_numbers(target, start,
 
 @pytest.mark.task(9)
 def test_processor_runs_two_jobs_at_a_time(target, start, env, queues):
-    """Each notification takes 0.3 s here (tests/task09_slow_send): two at a time, no more."""
+    """Each notification takes 0.4 s here (tests/task09_slow_send): two at a time, no more."""
     # Queue-level events reach the creating queue object, in the order they happened
     # (each is published by the Lua script that makes the move): count jobs running.
     creator = queues()
@@ -115,7 +115,7 @@ def test_processor_runs_two_jobs_at_a_time(target, start, env, queues):
     slow_env = dict(
         env,
         PYTHONPATH=f"{SLOW_SEND}{os.pathsep}{env['PYTHONPATH']}",
-        GRADER_SEND_SECONDS="0.3",
+        GRADER_SEND_SECONDS="0.4",
     )
     processor = start(PROCESSOR, env_override=slow_env)
     wait_for_all("task 9", creator, jobs, processor)

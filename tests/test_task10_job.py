@@ -66,23 +66,20 @@ def check_jobs(label, jobs, expected_data):
 def test_a_non_list_raises_type_error(target, monkeypatch, recording_queue, not_a_list, capsys):
     create_jobs = load_create_jobs(target, monkeypatch)
     call = f"create_push_notifications_jobs({not_a_list!r}, queue)"
+    raised = None
     try:
         create_jobs(not_a_list, recording_queue)
-    except TypeError as error:
-        if str(error) != "Jobs is not an array":
-            pytest.fail(
-                f"task 10: {call} raised TypeError({str(error)!r}); "
-                "expected TypeError('Jobs is not an array')",
-                pytrace=False,
-            )
     except Exception as error:  # noqa: BLE001 - the learner's code may raise anything
+        raised = error
+    # Fail outside the except block, so the message is not chained to the learner's error.
+    if raised is None:
+        pytest.fail(f"task 10: {call} raised nothing; expected TypeError", pytrace=False)
+    if not isinstance(raised, TypeError) or str(raised) != "Jobs is not an array":
         pytest.fail(
-            f"task 10: {call} raised {type(error).__name__}({error}); "
+            f"task 10: {call} raised {type(raised).__name__}({str(raised)!r}); "
             "expected TypeError('Jobs is not an array')",
             pytrace=False,
         )
-    else:
-        pytest.fail(f"task 10: {call} raised nothing; expected TypeError", pytrace=False)
     check_jobs(f"task 10: after {call}", recording_queue.test_mode.jobs, [])
     expect_lines("task 10", [], capsys.readouterr().out.splitlines())
 

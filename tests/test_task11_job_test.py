@@ -48,6 +48,8 @@ def run_learner_tests(tmp_path: Path, name: str, tests: Path, task_10: Path, env
             timeout=60,
         )
     except subprocess.TimeoutExpired:
+        proc = None
+    if proc is None:
         pytest.fail(f"task 11: pytest {TEST_FILE} did not finish within 60s", pytrace=False)
     tests = failed = 0
     if report.is_file():
