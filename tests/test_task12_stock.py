@@ -79,8 +79,12 @@ def expect_counts(label: str, replies, expected: Counter) -> None:
         (r.status, r.body["status"] if isinstance(r.body, dict) else r.text) for r in replies
     )
     if seen != expected:
-        lines = [f"    {n} x {status} {what}" for (status, what), n in sorted(seen.items())]
-        want = [f"    {n} x {status} {what}" for (status, what), n in sorted(expected.items())]
+        lines = [
+            f"    {n:3d} answers: {status} {what}" for (status, what), n in sorted(seen.items())
+        ]
+        want = [
+            f"    {n:3d} answers: {status} {what}" for (status, what), n in sorted(expected.items())
+        ]
         pytest.fail(
             f"task 12: {label}\n  answers received:\n"
             + "\n".join(lines)
