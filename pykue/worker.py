@@ -201,15 +201,20 @@ class WorkerGroup:
             self.active[job.id] = job
         return job
 
+    def _own_client(self) -> redis.Redis:
+        """A client that keeps one connection (no pool round per command)."""
+        return redis.Redis(connection_pool=self.queue._pool, single_connection_client=True)
+
     def _slot(self) -> None:
         loop = asyncio.new_event_loop() if self.kind == "async" else None
         job: Job | None = None
+        client = self._own_client()
         try:
             while not self.closed:
                 if job is None:
                     if self.stopping.is_set():
                         break
-                    job = self._next()
+                    job = self._next(client)
                     continue
                 outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
                 if outcome is None:  # shutdown gave it back
@@ -222,15 +227,19 @@ class WorkerGroup:
                         outcome, payload = "failed", str(exc)
                 else:
                     payload = str(payload)
-                job = self._complete(job, outcome, payload)
+                job = self._complete(client, job, outcome, payload)
         except Exception:
             if not self.closed:  # a socket closed under us by shutdown is no news
                 raise
         finally:
             if loop is not None:
                 loop.close()
+            try:
+                client.close()
+            except Exception:
+                pass
 
-    def _next(self) -> Job | None:
+    def _next(self, client: redis.Redis) -> Job | None:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
         q = self.queue
         backoff = 0.05
@@ -239,14 +248,12 @@ class WorkerGroup:
                 q._prepare()
                 token = self._new_token()
                 job = self._hold(
-                    self._fetch(
-                        q.client, [q.keys.ids], [q.keys.base, self.type, token, q.lease_ms]
-                    ),
+                    self._fetch(client, [q.keys.ids], [q.keys.base, self.type, token, q.lease_ms]),
                     token,
                 )
                 if job is not None:
                     return job
-                q.client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
+                client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
                 backoff = 0.05
             except redis.RedisError as exc:
                 self._report(exc)
@@ -254,7 +261,7 @@ class WorkerGroup:
                 backoff = min(backoff * 2, 2.0)
         return None
 
-    def _complete(self, job: Job, outcome: str, payload: str) -> Job | None:
+    def _complete(self, client: redis.Redis, job: Job, outcome: str, payload: str) -> Job | None:
         """Finish ``job`` and (unless stopping) fetch the next, in one script call."""
         q = self.queue
         backoff = 0.05
@@ -264,7 +271,7 @@ class WorkerGroup:
             token = self._new_token() if fetch else ""
             try:
                 status, fields = self._finish(
-                    q.client,
+                    client,
                     [q.keys.ids],
                     [
                         q.keys.base,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,17 +57,23 @@ class WorkerProcess:
 
     def __init__(self, url: str, *args: str) -> None:
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+        self.stderr = tempfile.TemporaryFile("w+")  # a file: a chatty worker never blocks
         self.proc = subprocess.Popen(
             [sys.executable, str(HERE / "worker_proc.py"), url, *args],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             text=True,
             env=env,
         )
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
             self.proc.kill()
-            raise AssertionError(f"worker did not start: {line!r} {self.proc.stderr.read()}")
+            self.proc.wait()
+            raise AssertionError(f"worker did not start: {line!r} {self.error_output()}")
+
+    def error_output(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()
 
     @property
     def pid(self) -> int:
@@ -76,12 +83,16 @@ class WorkerProcess:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self.proc.stdout.close()
+        self.stderr.close()
 
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM, then the exit code."""
         if self.proc.poll() is None:
             self.proc.terminate()
-        return self.proc.wait(timeout)
+        code = self.proc.wait(timeout)
+        assert "Traceback" not in self.error_output(), self.error_output()
+        return code
 
 
 @pytest.fixture
