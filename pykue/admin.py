@@ -110,9 +110,7 @@ def job_json(fields: dict[str, str]) -> dict[str, Any]:
         "started_at": started,
         "failed_at": _int(fields.get("failed_at")),
         "completed_at": completed,
-        "duration": completed - started
-        if state == "complete" and completed and started
-        else None,
+        "duration": completed - started if state == "complete" and completed and started else None,
         "delay": _int(fields.get("delay")) or 0,
         "ttl": _int(fields.get("ttl")) or 0,
         "attempts": {"made": made, "remaining": max(0, max_attempts - made), "max": max_attempts},

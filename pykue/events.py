@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
 TERMINAL = ("complete", "failed")
 
-_arity_cache: dict[Any, int | None] = {}
+_arity_cache: dict[Any, tuple[int | None, int]] = {}
 
 
-def arity(fn: Callable[..., Any]) -> int | None:
-    """How many positional arguments ``fn`` accepts; None when it takes ``*args``."""
+def arity(fn: Callable[..., Any]) -> tuple[int | None, int]:
+    """(positional params ``fn`` accepts or None for ``*args``, how many are required)."""
     try:
         return _arity_cache[fn]
     except (KeyError, TypeError):
@@ -39,26 +39,33 @@ def arity(fn: Callable[..., Any]) -> int | None:
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
-        count = None
+        result: tuple[int | None, int] = (None, 0)
     else:
-        count = 0
+        count: int | None = 0
+        required = 0
         for p in params:
             if p.kind is p.VAR_POSITIONAL:
                 count = None
-                break
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                count += 1
+            elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                if count is not None:
+                    count += 1
+                if p.default is p.empty:
+                    required += 1
+        result = (count, required)
     try:
-        _arity_cache[fn] = count
+        _arity_cache[fn] = result
     except TypeError:
         pass
-    return count
+    return result
 
 
 def call_js_style(fn: Callable[..., Any], args: tuple | list) -> Any:
-    """Call ``fn`` with only as many positional args as it declares (like JavaScript)."""
-    n = arity(fn)
-    return fn(*args) if n is None else fn(*list(args)[:n])
+    """Call ``fn`` like JavaScript would: extra args dropped, missing required ones None."""
+    accepts, required = arity(fn)
+    args = list(args)
+    if len(args) < required:
+        args += [None] * (required - len(args))
+    return fn(*args) if accepts is None else fn(*args[:accepts])
 
 
 class Emitter:

@@ -37,6 +37,7 @@ def test_emit_calls_job_and_queue_callbacks_js_style(offline_queue):
     queue.on("job failed", lambda job_id, error: seen.append(("q failed", job_id, error)))
     job = queue.create("push", {"n": 1})
     job.on("progress", lambda percent: seen.append(("progress", percent)))
+    job.on("progress", lambda percent, data: seen.append(("progress+data", percent, data)))
     job.on("complete", lambda: seen.append("complete"))
     job.on("failed", lambda error: seen.append(("failed", error)))
     job.save()
@@ -45,6 +46,7 @@ def test_emit_calls_job_and_queue_callbacks_js_style(offline_queue):
     job.emit("failed", "Phone number 4153518780 is blacklisted")
     assert seen == [
         ("progress", 50),
+        ("progress+data", 50, None),  # a missing argument is None, as JS's undefined
         "complete",
         ("failed", "Phone number 4153518780 is blacklisted"),
         ("q failed", 1, "Phone number 4153518780 is blacklisted"),

@@ -1,0 +1,162 @@
+"""Consistency check of a queue's keys in Redis, with optional repair.
+
+Invariants (the job's hash is the truth):
+
+- every job is listed in exactly the state sets its ``state`` field names: inactive ->
+  ``wait:<type>``; active -> the lease set ``active`` (and holds a token); delayed ->
+  ``jobs:delayed``, ``type:<type>:delayed`` and ``delayed``; complete / failed ->
+  ``jobs:<state>`` and ``type:<type>:<state>``; and in ``jobs``, ``type:<type>``, ``types``;
+- no lease token on a job that is not active, no active job without a lease;
+- no index entry or log of a job whose hash is missing (orphans);
+- the id counter is at least the highest job id.
+
+Each job is checked, and repaired, by one Lua script (``lua/check_job.lua``), so the
+result is exact and the repair safe while workers run. Repairs: re-index from the hash,
+drop orphan entries, clear stray lease tokens, give active jobs without a lease back to
+inactive, raise the id counter. A hash without a valid type or state cannot be repaired.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from pykue import scripts
+from pykue.keys import Keys
+
+BY_ID = ("delayed", "complete", "failed")
+BATCH = 200  # jobs checked per pipelined round trip
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken invariant: ``kind`` (orphan, state_set, lease, type_index, bad_hash,
+    id_counter), the job id if any, a readable message, and whether it was repaired."""
+
+    kind: str
+    job_id: int | str | None
+    message: str
+    repaired: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}" + (" (repaired)" if self.repaired else "")
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
+
+
+def _id_key(job_id: str) -> tuple[int, int | str]:
+    return (0, int(job_id)) if job_id.isdigit() else (1, job_id)
+
+
+def _client_and_prefix(queue_or_client: Any, prefix: str | None) -> tuple[redis.Redis, str]:
+    client = getattr(queue_or_client, "client", queue_or_client)
+    if prefix is None:
+        prefix = getattr(queue_or_client, "prefix", "q")
+    return client, prefix
+
+
+def check(queue_or_client: Any, prefix: str | None = None, repair: bool = False) -> list[Problem]:
+    """The problems found in the queue ``prefix`` (a Queue's own prefix by default).
+
+    With ``repair``, each is fixed where possible in the same atomic step; the returned
+    problems say which were (``repaired``). Run it again to see what remains.
+    """
+    client, prefix = _client_and_prefix(queue_or_client, prefix)
+    keys = Keys(prefix)
+    base = keys.base
+
+    # 1. every key of the queue, classified
+    hash_ids: set[str] = set()
+    log_ids: set[str] = set()
+    types: set[str] = {_text(t) for t in client.smembers(keys.types)}
+    type_rests: list[str] = []
+    index_keys: list[str] = [keys.all_jobs, keys.delayed, keys.active]
+    index_keys += [keys.state(s) for s in BY_ID]
+    job_re = re.compile(re.escape(base) + r"job:(.+?)(:log)?$")
+    for raw in client.scan_iter(match=_glob_escape(base) + "*", count=1000):
+        key = _text(raw)
+        rest = key[len(base) :]
+        match = job_re.match(key)
+        if match:
+            (log_ids if match.group(2) else hash_ids).add(match.group(1))
+        elif rest.startswith("wait:"):
+            types.add(rest[len("wait:") :])
+        elif rest.startswith("type:"):
+            type_rests.append(rest[len("type:") :])
+    for rest in type_rests:
+        name, _, state = rest.rpartition(":")
+        if rest in types:
+            continue
+        if state in BY_ID and name:
+            types.add(name)
+        else:
+            types.add(rest)
+    for name in sorted(types):
+        index_keys.append(keys.wait(name))
+        index_keys.append(keys.of_type(name))
+        index_keys += [keys.of_type(name, s) for s in BY_ID]
+
+    # 2. every id any key mentions
+    pipe = client.pipeline(transaction=False)
+    for key in index_keys:
+        pipe.zrange(key, 0, -1)
+    ids = set(hash_ids) | log_ids
+    for members in pipe.execute(raise_on_error=False):
+        if isinstance(members, list):
+            ids.update(_text(m) for m in members)
+
+    # 3. each job, atomically (and repaired in the same step)
+    problems: list[Problem] = []
+    script = scripts.load("check_job")
+    type_args = sorted(types)
+    ordered = sorted(ids, key=_id_key)
+    for i in range(0, len(ordered), BATCH):
+        batch = ordered[i : i + BATCH]
+        script.ensure_loaded(client)
+        pipe = client.pipeline(transaction=False)
+        for job_id in batch:
+            script.queue_on(pipe, [keys.ids], [base, job_id, 1 if repair else 0, *type_args])
+        for job_id, found in zip(batch, pipe.execute(), strict=True):
+            number = int(job_id) if job_id.isdigit() else job_id
+            for j in range(0, len(found), 3):
+                problems.append(
+                    Problem(_text(found[j]), number, _text(found[j + 1]), _text(found[j + 2]) == "1")
+                )
+
+    # 4. the id counter
+    numbers = [int(i) for i in hash_ids if i.isdigit()]
+    highest = max(numbers, default=0)
+    raw = client.get(keys.ids)
+    counter = _text(raw) if raw is not None else "0"
+    if not counter.lstrip("-").isdigit() or int(counter) < highest:
+        repaired = False
+        if repair:
+            scripts.load("check_ids")(client, [keys.ids], [base, highest])
+            repaired = True
+        problems.append(
+            Problem(
+                "id_counter",
+                None,
+                f"id counter {keys.ids} is {counter!r}, below the highest job id {highest}",
+                repaired,
+            )
+        )
+    return problems
+
+
+def summary(problems: list[Problem]) -> str:
+    """One line: how many problems, how many repaired."""
+    if not problems:
+        return "queue consistent: no problems"
+    fixed = sum(p.repaired for p in problems)
+    text = f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found"
+    return text + (f", {fixed} repaired" if fixed else "")
