@@ -1,8 +1,9 @@
 """Task 11 — 8-job_test.py: the learner's own tests of task 10.
 
 The learner's test module runs with pytest in a child process, in a temporary folder
-next to an ``8-job.py``: first the learner's own (all tests must pass, at least 3), then
-each broken ``8-job.py`` of ``tests/task11_mutants/`` (some test must fail on each).
+next to an ``8-job.py``: the learner's own and the reference solution's (all tests must
+pass, at least 3), then each broken ``8-job.py`` of ``tests/task11_mutants/`` (some test
+must fail on each).
 """
 
 import shutil
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from harness.target import SOLUTIONS
 
 TEST_FILE = "8-job_test.py"
 TASK_10 = "8-job.py"
@@ -45,12 +48,12 @@ def run_learner_tests(tmp_path: Path, name: str, tests: Path, task_10: Path, env
             env={**env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=30,
         )
     except subprocess.TimeoutExpired:
         proc = None
     if proc is None:
-        pytest.fail(f"task 11: pytest {TEST_FILE} did not finish within 60s", pytrace=False)
+        pytest.fail(f"task 11: pytest {TEST_FILE} did not finish within 30s", pytrace=False)
     tests = failed = 0
     if report.is_file():
         root = ET.parse(report).getroot()
@@ -85,6 +88,24 @@ def test_learner_tests_pass_on_the_learners_task_10(target, env, tmp_path):
         pytest.fail(
             f"task 11: {TEST_FILE} has {run.tests} test(s); write at least 3 (the TypeError, "
             "the jobs recorded in test mode, the printed lines).",
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(11)
+def test_learner_tests_pass_on_a_correct_task_10(target, env, tmp_path):
+    """Tests must check what task 10 asks, not the quirks of one implementation."""
+    tests = target.script(TEST_FILE)
+    own = target.script(TASK_10)
+    reference = SOLUTIONS / TASK_10
+    if own.read_bytes() == reference.read_bytes():
+        return  # the first test already ran them on this very file
+    run = run_learner_tests(tmp_path, "reference", tests, reference, env)
+    if run.returncode != 0:
+        pytest.fail(
+            f"task 11: `pytest {TEST_FILE}` fails on a correct {TASK_10} (the reference "
+            f"solution): your tests expect something task 10 does not ask for. "
+            f"pytest said:\n{run.output}",
             pytrace=False,
         )
 
