@@ -163,7 +163,9 @@ def run_graders(target: Path, numbers: list[int] | None = None) -> Grading:
         if proc.returncode not in (0, 1, 5) or not report.is_file():
             raise GradingError(output)
         entries = json.loads(report.read_text(encoding="utf-8"))
-        graded = set(json.loads(collected.read_text(encoding="utf-8")))
+        graded = (
+            set(json.loads(collected.read_text(encoding="utf-8"))) if collected.is_file() else set()
+        )
     by_task = {entry["task"]: entry for entry in entries}
     results = {t.number: _result(t, by_task.get(t.number), t.number in graded) for t in asked}
     problems = [
@@ -616,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130 if not args.watch else 0
+    except BrokenPipeError:  # e.g. `scripts/grade | head`: stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
