@@ -39,10 +39,12 @@ The web app (``create_app(manager)``, FastAPI):
   ``"error"`` with a message when it is not 200. Redis down -> 503.
 - ``GET /`` -> an HTML page: one row per job with its details and a Requeue button
   that calls the API. Everything from a job is HTML-escaped (data holding
-  ``<script>`` shows as text). The page refreshes its rows every second.
+  ``<script>`` shows as text). The page refreshes its rows every second. Its template
+  (``PAGE``, ``ROW``) is given: keep its classes, the browser test looks for them.
 
-Run as a script (``python 103-job_manager.py``), it defines two demo jobs, enqueues
-four (two with the same identifier), prints, on a fresh database, exactly::
+Run as a script (``python 103-job_manager.py``), it defines two job names
+(``send_email``, ``resize_image``), enqueues four jobs (two with the same identifier)
+and prints, on a fresh database, exactly::
 
     Job 1 created for identifier welcome-ada
     Job 1 already exists for identifier welcome-ada
