@@ -128,9 +128,8 @@ def check(queue_or_client: Any, prefix: str | None = None, repair: bool = False)
         for job_id, found in zip(batch, pipe.execute(), strict=True):
             number = int(job_id) if job_id.isdigit() else job_id
             for j in range(0, len(found), 3):
-                problems.append(
-                    Problem(_text(found[j]), number, _text(found[j + 1]), _text(found[j + 2]) == "1")
-                )
+                kind, message, fixed = (_text(x) for x in found[j : j + 3])
+                problems.append(Problem(kind, number, message, fixed == "1"))
 
     # 4. the id counter
     numbers = [int(i) for i in hash_ids if i.isdigit()]

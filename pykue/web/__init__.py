@@ -30,6 +30,7 @@ MAX_BODY = 1_000_000  # bytes of a POST /job body
 MAX_BATCH = 1000  # jobs in one POST /job list
 MAX_INDEX = 10**12  # range bounds beyond this are refused (Redis wants 64-bit ints)
 MAX_TYPE = 200  # characters of a job type
+MAX_DEPTH = 64  # nesting levels of a job's data
 ORDERS = ("asc", "desc")
 
 
@@ -61,7 +62,24 @@ def _state(raw: str) -> str:
 def _type(raw: str) -> str:
     if not raw or len(raw) > MAX_TYPE:
         raise ApiError(400, f"job type must be 1..{MAX_TYPE} characters")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "job type must be valid Unicode text") from None
     return raw
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (iteratively: no recursion limit)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level <= MAX_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                todo += [(child, level + 1) for child in children]
+    return deepest
 
 
 def _range(start: str, stop: str, order: str) -> tuple[int, int, str]:
@@ -105,7 +123,10 @@ def _parse_job_spec(spec: Any, where: str) -> tuple[str, Any, dict[str, Any]]:
         raise ApiError(
             400, f"{where}.options has unknown keys {sorted(unknown)}: use {sorted(allowed)}"
         )
-    return job_type, spec.get("data", {}), options
+    data = spec.get("data", {})
+    if _depth(data) > MAX_DEPTH:
+        raise ApiError(400, f"{where}.data nests deeper than {MAX_DEPTH} levels")
+    return job_type, data, options
 
 
 def _reject_constant(name: str) -> None:
@@ -179,11 +200,11 @@ def create_app(queue: Queue) -> FastAPI:
         return queue.types()
 
     @app.get("/job/{job_id}", summary="One job as Kue's JSON")
-    def get_job(job_id: str) -> dict[str, Any]:
+    def get_job(job_id: str) -> JSONResponse:
         found = admin.get_job_json(queue, _job_id(job_id))
         if found is None:
             raise ApiError(404, f"job {job_id} not found")
-        return found
+        return JSONResponse(found)
 
     @app.get("/job/{job_id}/log", summary="A job's log lines")
     def get_log(job_id: str) -> list[str]:
@@ -192,36 +213,38 @@ def create_app(queue: Queue) -> FastAPI:
             raise ApiError(404, f"job {job_id} not found")
         return lines
 
-    def listing(state: str | None, job_type: str | None, rng: tuple[int, int, str]) -> list:
+    def listing(state: str | None, job_type: str | None, rng: tuple[int, int, str]) -> JSONResponse:
         first, last, order = rng
-        return admin.list_jobs_json(queue, state, job_type, first, last, order)
+        return JSONResponse(admin.list_jobs_json(queue, state, job_type, first, last, order))
 
     @app.get("/jobs/{job_type}/{state}/stats", summary="Count of one type in one state")
     def type_state_stats(job_type: str, state: str) -> dict[str, int]:
         return {"count": queue.count(_state(state), _type(job_type))}
 
     @app.get("/jobs/{job_type}/{state}/{start}..{stop}/{order}", summary="Jobs of type and state")
-    def jobs_type_state(job_type: str, state: str, start: str, stop: str, order: str) -> list:
+    def jobs_type_state(
+        job_type: str, state: str, start: str, stop: str, order: str
+    ) -> JSONResponse:
         return listing(_state(state), _type(job_type), _range(start, stop, order))
 
     @app.get("/jobs/{job_type}/{state}/{start}..{stop}", include_in_schema=False)
-    def jobs_type_state_asc(job_type: str, state: str, start: str, stop: str) -> list:
+    def jobs_type_state_asc(job_type: str, state: str, start: str, stop: str) -> JSONResponse:
         return listing(_state(state), _type(job_type), _range(start, stop, "asc"))
 
     @app.get("/jobs/{state}/{start}..{stop}/{order}", summary="Jobs in one state")
-    def jobs_state(state: str, start: str, stop: str, order: str) -> list:
+    def jobs_state(state: str, start: str, stop: str, order: str) -> JSONResponse:
         return listing(_state(state), None, _range(start, stop, order))
 
     @app.get("/jobs/{state}/{start}..{stop}", include_in_schema=False)
-    def jobs_state_asc(state: str, start: str, stop: str) -> list:
+    def jobs_state_asc(state: str, start: str, stop: str) -> JSONResponse:
         return listing(_state(state), None, _range(start, stop, "asc"))
 
     @app.get("/jobs/{start}..{stop}/{order}", summary="Every job, by id")
-    def jobs_all(start: str, stop: str, order: str) -> list:
+    def jobs_all(start: str, stop: str, order: str) -> JSONResponse:
         return listing(None, None, _range(start, stop, order))
 
     @app.get("/jobs/{start}..{stop}", include_in_schema=False)
-    def jobs_all_asc(start: str, stop: str) -> list:
+    def jobs_all_asc(start: str, stop: str) -> JSONResponse:
         return listing(None, None, _range(start, stop, "asc"))
 
     @app.put("/job/{job_id}/state/{state}", summary="Move a job (inactive = restart)")
