@@ -214,6 +214,7 @@ def save_state(state: dict) -> None:
         handle, temporary = tempfile.mkstemp(prefix=path.name, dir=path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; it is an ordinary file
         os.replace(temporary, path)
     except OSError as error:
         print(f"grade: could not save progress in {path}: {error}", file=sys.stderr)
