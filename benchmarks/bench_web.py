@@ -5,6 +5,7 @@ Usage (from the repository root, in the venv)::
     python benchmarks/bench_web.py                      # 3 rounds of 5 s per row, 1 worker
     python benchmarks/bench_web.py --duration 3 --rounds 1 --connections 50
     python benchmarks/bench_web.py --workers 2 --folder exercises
+    python benchmarks/bench_web.py --workers 2 --nodelay    # see "--workers and Nagle"
 
 What is measured: requests per second that one uvicorn server (``--workers`` processes,
 no access log) answers on 127.0.0.1, driven by ``wrk`` when it is installed
@@ -21,6 +22,12 @@ needs CPU itself, so its numbers are lower). Rows:
   reserve (sold)    GET /reserve_product/1 with the stock sold out (``item.1`` = 4): the
                     refusal path, still one atomic Redis step per request.
 
+--workers and Nagle: with ``--workers N`` uvicorn 0.54 binds the listening socket itself
+with ``proto`` 0, asyncio then skips TCP_NODELAY on accepted connections, and on Linux
+every keep-alive response after the first waits ~40 ms for the client's delayed ACK
+(uvicorn issue #3149). ``--nodelay`` starts the same uvicorn supervisor on a listener
+created with ``IPPROTO_TCP`` (what the proposed upstream fix does), to show the cost.
+
 The benchmark starts its own Redis on a free port (a real redis-server when installed),
 never the one on 6379. Rounds are interleaved across rows so noise from a busy machine
 spreads over all of them: compare the ratios to "hello", not numbers across runs.
@@ -34,6 +41,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -76,7 +84,9 @@ EXPECTED = {
 class Server:
     """``python -m uvicorn MODULE:app`` on a free port, without access log."""
 
-    def __init__(self, module: str, app_dir: Path, workers: int, env: dict[str, str]):
+    def __init__(
+        self, module: str, app_dir: Path, workers: int, env: dict[str, str], nodelay: bool
+    ):
         self.port = free_port(HOST)
         argv = [
             sys.executable,
@@ -95,6 +105,9 @@ class Server:
             "--log-level",
             "warning",
         ]
+        if nodelay and workers > 1:
+            argv = [sys.executable, __file__, "--serve", module, str(app_dir), str(self.port)]
+            argv.append(str(workers))
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while not port_is_open(HOST, self.port):
@@ -111,6 +124,20 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def serve_workers(module: str, app_dir: str, port: int, workers: int) -> None:
+    """uvicorn's multi-worker supervisor on a listener whose proto is IPPROTO_TCP."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    sys.path.insert(0, app_dir)
+    config = uvicorn.Config(
+        module, host=HOST, port=port, workers=workers, access_log=False, log_level="warning"
+    )
+    bound = config.bind_socket()
+    listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
+    Multiprocess(config, sockets=[listener]).run()
 
 
 def raw_get(port: int, path: str) -> str:
@@ -205,7 +232,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--folder", default="solutions", help="folder holding 9-stock.py")
     parser.add_argument("--builtin", action="store_true", help="use the asyncio client")
+    parser.add_argument(
+        "--nodelay", action="store_true", help="with --workers > 1: TCP_NODELAY listener"
+    )
+    parser.add_argument("--serve", nargs=4, help=argparse.SUPPRESS)  # internal
     args = parser.parse_args()
+    if args.serve:
+        module, app_dir, port, workers = args.serve
+        serve_workers(module, app_dir, int(port), int(workers))
+        return
     duration = min(args.duration, MAX_DURATION)
     folder = (REPO_ROOT / args.folder) if not Path(args.folder).is_absolute() else args.folder
     if not (Path(folder) / "9-stock.py").is_file():
@@ -220,8 +255,9 @@ def main() -> None:
     env = dict(os.environ, REDIS_URL=redis_server.url, PYTHONDONTWRITEBYTECODE="1")
     servers: dict[str, Server] = {}
     try:
-        servers["hello"] = Server("bench_web:hello_app", Path(__file__).parent, args.workers, env)
-        servers["stock"] = Server("9-stock:app", Path(folder), args.workers, env)
+        here = Path(__file__).parent
+        servers["hello"] = Server("bench_web:hello_app", here, args.workers, env, args.nodelay)
+        servers["stock"] = Server("9-stock:app", Path(folder), args.workers, env, args.nodelay)
         results: dict[str, list[dict]] = {name: [] for name in ROWS}
         for round_number in range(args.rounds):
             for name, (server_name, path, item_1) in ROWS.items():
@@ -251,8 +287,9 @@ def print_table(results: dict[str, list[dict]], args, use_wrk: bool, redis_kind:
     ceiling = statistics.median(r["rps"] for r in results["hello"])
     tool = "wrk" if use_wrk else "built-in asyncio client"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    nodelay = " (TCP_NODELAY listener)" if args.nodelay and args.workers > 1 else ""
     print(
-        f"\nuvicorn --workers {args.workers}, {args.connections} connections, "
+        f"\nuvicorn --workers {args.workers}{nodelay}, {args.connections} connections, "
         f"{tool}, {min(args.duration, MAX_DURATION):g} s x {args.rounds} rounds (median); "
         f"{redis_kind} Redis; {os.cpu_count()} CPUs; load average {load}; "
         f"Python {platform.python_version()}\n"
