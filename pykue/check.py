@@ -26,6 +26,7 @@ import redis
 
 from pykue import scripts
 from pykue.keys import Keys
+from pykue.queue import Queue
 
 BY_ID = ("delayed", "complete", "failed")
 BATCH = 200  # jobs checked per pipelined round trip
@@ -58,10 +59,9 @@ def _id_key(job_id: str) -> tuple[int, int | str]:
 
 
 def _client_and_prefix(queue_or_client: Any, prefix: str | None) -> tuple[redis.Redis, str]:
-    client = getattr(queue_or_client, "client", queue_or_client)
-    if prefix is None:
-        prefix = getattr(queue_or_client, "prefix", "q")
-    return client, prefix
+    if isinstance(queue_or_client, Queue):
+        return queue_or_client.client, queue_or_client.prefix if prefix is None else prefix
+    return queue_or_client, "q" if prefix is None else prefix
 
 
 def check(queue_or_client: Any, prefix: str | None = None, repair: bool = False) -> list[Problem]:
