@@ -85,9 +85,10 @@ def test_publisher_sends_each_message_after_its_delay(target, start):
     connected_at = time.monotonic()
     publisher.wait_for_line(PUBLISHER_LINES[-1])
     elapsed = time.monotonic() - connected_at
-    # The last message is due 400 ms after the calls; 250 ms leaves room for a slow reader.
+    # The last message is due 400 ms after the connect line; a publisher that ignores
+    # time_ms prints it within milliseconds. 150 ms leaves room for a slow (loaded) reader.
     require(
-        elapsed >= 0.25,
+        elapsed >= 0.15,
         f"task 5: {PUBLISHER} sent its last message {elapsed * 1000:.0f} ms after connecting; "
         "each publish_message(message, time_ms) must wait time_ms milliseconds first",
     )
@@ -96,15 +97,18 @@ def test_publisher_sends_each_message_after_its_delay(target, start):
 
 
 @pytest.mark.task(5)
-def test_subscriber_stops_cleanly_on_sigterm(target, start):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_subscriber_stops_cleanly_on_a_signal(target, start, signum):
     subscriber = start(SUBSCRIBER)
     subscriber.wait_for_line(CONNECTED)
-    code = subscriber.signal(signal.SIGTERM)
+    code = subscriber.signal(signum)
+    name = signal.Signals(signum).name
     require(
         "Traceback" not in subscriber.stderr,
-        f"task 5: {SUBSCRIBER} crashed on SIGTERM (exit cleanly with code 0):\n{subscriber.stderr}",
+        f"task 5: {SUBSCRIBER} crashed on {name} (it must exit cleanly with code 0):\n"
+        f"{subscriber.stderr}",
     )
-    require(code == 0, f"task 5: on SIGTERM, {SUBSCRIBER} must exit with code 0, not {code}")
+    require(code == 0, f"task 5: on {name}, {SUBSCRIBER} must exit with code 0, not {code}")
 
 
 @pytest.mark.task(5)
