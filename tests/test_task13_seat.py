@@ -197,3 +197,32 @@ def test_uvicorn_with_two_workers(target, burst_servers):
             pytrace=False,
         )
     check_reservations([server], redis_client, "uvicorn --workers 2", total=accepted)
+
+
+@pytest.mark.task(13)
+def test_redis_down_is_503_and_the_app_recovers(target, servers, redis_server, env):
+    own = start_redis(redis_server.kind)
+    try:
+        server = servers.script(FILE, env=dict(env, REDIS_URL=own.url))
+        docs = get(server, "/docs")
+        assert docs.status == 200 and "swagger" in docs.text.lower(), "task 13: /docs fails"
+        expect_get(server, "/available_seats", 200, seats(50))
+        own.stop()
+        for path in ("/available_seats", "/reserve_seat"):
+            reply = get(server, path)
+            if (
+                reply.status != 503
+                or not isinstance(reply.body, dict)
+                or "status" not in reply.body
+            ):
+                pytest.fail(
+                    f"task 13: with Redis down, GET {path} answered {reply.status} "
+                    f"{reply.text[:300]}\n  the task expects 503 with a JSON body such as "
+                    '{"status":"Redis unavailable","error":"..."}',
+                    pytrace=False,
+                )
+        # A restarted Redis is empty: no seats, reservations not enabled.
+        own = start_redis(redis_server.kind, own.port)
+        expect_get(server, "/available_seats", 200, seats(0))
+    finally:
+        own.stop()
