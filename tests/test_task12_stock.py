@@ -76,7 +76,8 @@ def detail(product: dict, reserved: int) -> dict:
 def expect_counts(label: str, replies, expected: Counter) -> None:
     """The multiset of answers to a burst is exactly ``expected``."""
     seen = Counter(
-        (r.status, r.body["status"] if isinstance(r.body, dict) else r.text) for r in replies
+        (r.status, r.body.get("status", r.text) if isinstance(r.body, dict) else r.text)
+        for r in replies
     )
     if seen != expected:
         lines = [
