@@ -350,7 +350,11 @@ class WorkerGroup:
                     wait = 0
                 elif due_ms >= 0:
                     wait = min(wait, due_ms / 1000)
-            except redis.RedisError as exc:
+            except Exception as exc:  # redis-py may fail oddly while shutdown closes sockets
+                if self.closed:
+                    break
+                if not isinstance(exc, redis.RedisError):
+                    traceback.print_exc(file=sys.stderr)
                 self._report(exc)
                 wait = 0.5
             wait = min(
