@@ -211,26 +211,25 @@ class WorkerGroup:
         client = self._own_client()
         try:
             while not self.closed:
-                if job is None:
-                    if self.stopping.is_set():
+                try:
+                    if job is None:
+                        if self.stopping.is_set():
+                            break
+                        job = self._next(client)
+                        continue
+                    job = self._run(client, job, loop)
+                except Exception:
+                    if self.closed:  # a socket closed under us by shutdown is no news
                         break
-                    job = self._next(client)
-                    continue
-                outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
-                if outcome is None:  # shutdown gave it back
+                    # never let one bad job kill the worker: a job we dropped here keeps
+                    # its lease only until it lapses, then the sweep returns (or fails) it
+                    print("pykue: worker error:", file=sys.stderr)
+                    traceback.print_exc(file=sys.stderr)
+                    if job is not None:
+                        with self.lock:
+                            self.active.pop(job.id, None)
                     job = None
-                    continue
-                if outcome == "complete":
-                    try:
-                        payload = to_json(payload, "handler result")
-                    except JobDataError as exc:
-                        outcome, payload = "failed", str(exc)
-                else:
-                    payload = str(payload)
-                job = self._complete(client, job, outcome, payload)
-        except Exception:
-            if not self.closed:  # a socket closed under us by shutdown is no news
-                raise
+                    self.stopping.wait(0.1)
         finally:
             if loop is not None:
                 loop.close()
@@ -238,6 +237,22 @@ class WorkerGroup:
                 client.close()
             except Exception:
                 pass
+
+    def _run(
+        self, client: redis.Redis, job: Job, loop: asyncio.AbstractEventLoop | None
+    ) -> Job | None:
+        """Run ``job``'s handler, finish it, and return the next job (or None)."""
+        outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
+        if outcome is None:  # shutdown gave it back
+            return None
+        if outcome == "complete":
+            try:
+                payload = to_json(payload, "handler result")
+            except JobDataError as exc:
+                outcome, payload = "failed", str(exc)
+        else:
+            payload = str(payload)
+        return self._complete(client, job, outcome, payload)
 
     def _next(self, client: redis.Redis) -> Job | None:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""

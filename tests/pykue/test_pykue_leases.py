@@ -186,3 +186,15 @@ def _try_save(queue):
         return queue.create("work").save()
     except pykue.RedisUnavailable:
         return None
+
+
+def test_a_job_the_worker_cannot_read_fails_and_the_worker_goes_on(make_queue, capfd):
+    queue = make_queue(lease_ms=300, max_stalls=0)
+    bad = queue.create("work", {"n": 1}).save()
+    queue.client.hset(queue.keys.job(bad.id), "data", "{not json")  # corrupted by hand
+    good = queue.create("work", {"n": 2}).save()
+    queue.process("work", lambda job: job.data["n"])
+    assert queue.wait_for_jobs(timeout=10)
+    assert (bad.state, good.state, good.result) == ("failed", "complete", 2)
+    assert "stalled more than 0 times" in bad.error
+    assert "pykue: worker error:" in capfd.readouterr().err
