@@ -242,3 +242,39 @@ def test_cli_check_and_repair(busy, redis_url):
     stuck = run_check(redis_url, "--repair")
     assert stuck.returncode == 1
     assert "still: bad_hash: job 1 has type ok and state " in stuck.stdout
+
+
+def test_check_and_repair_while_workers_run_find_nothing(make_queue):
+    """Every move is atomic and so is each job's check: a busy queue is never "broken"."""
+    producer = make_queue()
+    jobs = []
+    for n in range(150):
+        job = producer.create("email", {"n": n}).attempts(2)
+        if n % 10 == 0:
+            job.delay(30)
+        jobs.append(job.save())
+
+    def handler(job):
+        job.progress(1, 2)
+        if job.data["n"] % 7 == 0 and job.attempts_made == 0:
+            raise RuntimeError("first attempt fails")
+        return job.data["n"]
+
+    for _ in range(2):
+        make_queue().process("email", handler, concurrency=2)
+    seen: list[Problem] = []
+    rounds = 0
+    while producer.count("complete") < len(jobs):
+        seen += check(producer, repair=True)
+        rounds += 1
+        assert rounds < 500, f"jobs did not complete: {producer.counts()}"
+    assert seen == [], "\n".join(map(str, seen))
+    assert rounds >= 1  # the check ran (repairing) while jobs were still in flight
+    assert check(producer) == []
+    assert producer.counts() == {
+        "inactive": 0,
+        "delayed": 0,
+        "active": 0,
+        "complete": 150,
+        "failed": 0,
+    }

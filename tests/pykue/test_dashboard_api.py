@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -333,6 +334,17 @@ def test_redis_down_is_a_503_not_a_500():
 
 # -- property test: no input makes a route answer 500 --------------------------------------
 
+ROUTES = sorted(
+    {route.path for route in create_app(pykue.create_queue()).routes if "{" in route.path}
+)
+
+
+def fill(route: str, values: list[str]) -> str:
+    """``route`` with its ``{parameters}`` replaced by ``values`` in turn."""
+    it = iter(values)
+    return re.sub(r"{\w+}", lambda _match: next(it), route)
+
+
 SEGMENT = st.one_of(
     st.sampled_from(
         [
@@ -406,12 +418,21 @@ JOB_BODY = st.one_of(
 )
 @given(
     method=st.sampled_from(["GET", "GET", "PUT", "DELETE", "POST"]),
-    first=st.sampled_from(["job", "jobs"]),
-    segments=st.lists(SEGMENT, max_size=4),
+    path=st.one_of(
+        # every route of the app, its parameters filled with generated segments
+        st.sampled_from(ROUTES).flatmap(
+            lambda route: st.lists(SEGMENT, min_size=5, max_size=5).map(
+                lambda values, route=route: fill(route, values)
+            )
+        ),
+        # and anything under /job and /jobs
+        st.tuples(st.sampled_from(["job", "jobs"]), st.lists(SEGMENT, max_size=4)).map(
+            lambda t: "/" + "/".join([t[0], *t[1]])
+        ),
+    ),
     body=JOB_BODY,
 )
-def test_no_input_gets_a_500(dashboard_module, method, first, segments, body):
-    path = "/" + "/".join([first, *segments])
+def test_no_input_gets_a_500(dashboard_module, method, path, body):
     content = json.dumps(body).encode() if method == "POST" else None
     response = dashboard_module.http.request(method, path, content=content)
     assert response.status_code < 500, f"{method} {path} {content!r}: {response.text}"
