@@ -174,9 +174,20 @@ def build_job(queue: Queue, job_type: str, data: Any, options: dict[str, Any]) -
     return job
 
 
+def save_quietly(queue: Queue, job: Job) -> Job:
+    """Save ``job`` (the same atomic add_job script) without following its events.
+
+    ``job.save()`` subscribes this process to the job's events until it finishes; a
+    long-running dashboard creating jobs nobody may ever run must not collect them.
+    """
+    job.id = int(_run(queue, "add_job", queue._add_args(job)[1:]))
+    job.state = "delayed" if job.delay_ms else "inactive"
+    return job
+
+
 def create_job(queue: Queue, job_type: str, data: Any, options: dict[str, Any]) -> Job:
-    """:func:`build_job`, saved."""
-    return build_job(queue, job_type, data, options).save()
+    """:func:`build_job`, saved (without following its events)."""
+    return save_quietly(queue, build_job(queue, job_type, data, options))
 
 
 def job_log(queue: Queue, job_id: int) -> list[str] | None:

@@ -322,7 +322,9 @@ def create_app(queue: Queue) -> FastAPI:
                 raise ApiError(400, f"{where.format(i)}: {exc}") from None
             except (ValueError, TypeError, RecursionError) as exc:
                 raise ApiError(400, f"{where.format(i)}: {str(exc)[:300]}") from None
-        created = [{"message": "job created", "id": job.save().id} for job in jobs]
+        created = [
+            {"message": "job created", "id": admin.save_quietly(queue, job).id} for job in jobs
+        ]
         return created if isinstance(body, list) else created[0]
 
     return app
