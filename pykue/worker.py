@@ -29,6 +29,11 @@ from pykue.job import Job, to_json
 if TYPE_CHECKING:
     from pykue.queue import Queue
 
+# The job fields take_next (lua/_lib.lua) returns, in its order.
+FETCHED_FIELDS = (
+    "id", "type", "data", "priority", "max_attempts", "attempts_made", "backoff", "delay",
+    "ttl", "remove_on_complete", "created_at", "progress", "stalls", "error",
+)  # fmt: skip
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 
 
@@ -194,7 +199,8 @@ class WorkerGroup:
     def _hold(self, fields: list | None, token: str) -> Job | None:
         if not fields:
             return None
-        job = Job.from_fields(self.queue, dict(zip(fields[::2], fields[1::2], strict=True)))
+        values = zip(FETCHED_FIELDS, fields, strict=True)
+        job = Job.from_fields(self.queue, {k: v for k, v in values if v is not None})
         job.state = "active"  # the fields are from just before the move
         job._token = token
         with self.lock:

@@ -100,7 +100,8 @@ local function fail_attempt(id, jtype, errmsg, now)
 end
 
 -- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
--- Returns the job's fields as they were while inactive (HGETALL), or false if none.
+-- Returns the job's fields (values of FETCHED_FIELDS) as they were while inactive, or
+-- false if there is none.
 local function take_next(jtype, token, lease_ms, now)
   local popped = redis.call('ZPOPMIN', P .. 'wait:' .. jtype)
   if #popped == 0 then
@@ -110,11 +111,11 @@ local function take_next(jtype, token, lease_ms, now)
   end
   local id = popped[1]
   local k = jkey(id)
-  local fields = redis.call('HGETALL', k)
-  local ttl = 0
-  for i = 1, #fields, 2 do
-    if fields[i] == 'ttl' then ttl = tonumber(fields[i + 1]) break end
-  end
+  -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS
+  local fields = redis.call('HMGET', k, 'id', 'type', 'data', 'priority', 'max_attempts',
+    'attempts_made', 'backoff', 'delay', 'ttl', 'remove_on_complete', 'created_at',
+    'progress', 'stalls', 'error')
+  local ttl = tonumber(fields[9] or '0')
   local deadline = now + lease_ms
   if ttl > 0 then
     redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now,

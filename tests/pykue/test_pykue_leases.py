@@ -10,6 +10,7 @@ from conftest import wait_until
 
 import pykue
 from pykue import scripts
+from pykue.worker import FETCHED_FIELDS
 from toolkit.redis_servers import free_port, start_fake, start_real
 
 
@@ -19,7 +20,7 @@ def fetch_as_dead_worker(queue, job_type="work", token="dead:1"):
         queue.client, [queue.keys.ids], [queue.keys.base, job_type, token, queue.lease_ms]
     )
     assert fields, "there was no job to take"
-    return dict(zip(fields[::2], fields[1::2], strict=True))
+    return dict(zip(FETCHED_FIELDS, fields, strict=True))
 
 
 def finish_as(queue, job_id, token, outcome="complete", payload="null"):
