@@ -41,3 +41,14 @@ def test_expect_lines_fails_on_difference():
     with pytest.raises(pytest.fail.Exception):
         expect_lines("task 1", ["a"], ["b"])
     expect_lines("task 1", ["a"], ["a"])
+
+
+def test_error_reply_keeps_the_connection_open(redis_server):
+    """redis-server keeps a connection after an error reply; the embedded server must too."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url, single_connection_client=True)
+    with pytest.raises(redis.exceptions.NoScriptError):
+        client.evalsha("0" * 40, 0)
+    assert client.register_script("return 42")() == 42
+    client.close()

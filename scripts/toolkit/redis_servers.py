@@ -121,14 +121,50 @@ def start_real(
     return RunningRedis("real", host, port, workdir, stop)
 
 
+def _fake_server_class():
+    """fakeredis's TCP server, adjusted to behave like redis-server where it matters here.
+
+    - A listen backlog of 1024 (socketserver's default is 5): a burst of 200 HTTP requests
+      opens many Redis connections at once, and a short backlog resets some of them.
+    - An error reply (e.g. NOSCRIPT for EVALSHA) keeps the connection open, as Redis does;
+      fakeredis 2.40 closes it, which breaks redis-py's EVALSHA-then-load fallback.
+    """
+    import redis
+    from fakeredis import TcpFakeServer
+    from fakeredis._clients._tcp_server import TCPFakeRequestHandler
+
+    class Handler(TCPFakeRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            client = self.current_client
+            read_response = client.read_response
+
+            def read_response_keeping_errors(*args, **kwargs):
+                try:
+                    return read_response(*args, **kwargs)
+                except redis.exceptions.ResponseError as error:
+                    return error  # sent as an error reply; the connection stays open
+
+            client.read_response = read_response_keeping_errors
+
+    class Server(TcpFakeServer):
+        request_queue_size = 1024
+
+        def __init__(self, address, **kwargs):
+            super().__init__(address, **kwargs)
+            self.RequestHandlerClass = Handler
+
+    return Server
+
+
 def serve_fake(port: int, host: str = "127.0.0.1", rdb: Path = DUMP_RDB):
     """Create a fakeredis TCP server preloaded with the string keys of ``rdb``.
 
     Returns the server object; call ``serve_forever()`` on it (blocking).
     """
-    from fakeredis import FakeRedis, TcpFakeServer
+    from fakeredis import FakeRedis
 
-    server = TcpFakeServer((host, port), server_version=(7, 0))
+    server = _fake_server_class()((host, port), server_version=(7, 0))
     server.daemon_threads = True
     preload = FakeRedis(server=server.fake_server)
     for key, value in read_string_keys(rdb).items():
