@@ -348,3 +348,18 @@ def test_create_queue_accepts_a_redis_client():
         assert (job.state, job.result, queue.get_job(job.id).result) == ("complete", 2, 2)
     finally:
         queue.shutdown(timeout=1)
+
+
+def test_save_returns_only_once_events_are_subscribed(make_queue):
+    worker = make_queue()
+    worker.process("work", lambda job: job.id)  # already waiting: runs each job at once
+    for _ in range(10):
+        creator = make_queue()  # a fresh queue object: its first save subscribes
+        seen: list = []
+        job = creator.create("work")
+        job.on("enqueue", lambda *, _seen=seen: _seen.append("enqueue"))
+        job.on("start", lambda *, _seen=seen: _seen.append("start"))
+        job.on("complete", seen.append).save()
+        assert creator.wait_for_jobs(timeout=10)
+        assert seen == ["enqueue", "start", job.id]
+        creator.shutdown()
