@@ -387,7 +387,6 @@ class Queue(Emitter):
             return
         if self._closed:
             raise PykueError("this queue was shut down")
-        signals.install_guard()
         group = WorkerGroup(self, job_type, handler, concurrency)
         self.groups.append(group)
         group.start()
