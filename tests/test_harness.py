@@ -52,3 +52,17 @@ def test_error_reply_keeps_the_connection_open(redis_server):
         client.evalsha("0" * 40, 0)
     assert client.register_script("return 42")() == 42
     client.close()
+
+
+def test_not_started_is_the_shipped_stub_wherever_it_is(tmp_path):
+    """A copy of a stub is "not started" in any folder; an edited file is graded."""
+    from harness.target import STUBS, Target
+
+    (tmp_path / "1-redis_op.py").write_bytes((STUBS / "1-redis_op.py").read_bytes())
+    with pytest.raises(pytest.fail.Exception, match="task 2 not started"):
+        Target(tmp_path).script("1-redis_op.py")
+    with pytest.raises(pytest.fail.Exception, match="task 2 not started: .* does not exist"):
+        Target(tmp_path / "elsewhere").script("1-redis_op.py")
+    edited = tmp_path / "1-redis_op.py"
+    edited.write_text(edited.read_text() + "\n# my work\n")
+    assert Target(tmp_path).script("1-redis_op.py") == edited

@@ -13,6 +13,7 @@ the tests below read its JSON report. Every solution passing is the main run's j
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from toolkit.registry import task, tasks
+from toolkit.stubs import current as current_stub_hashes
+from toolkit.stubs import is_stub, shipped
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -105,12 +108,27 @@ def graded(tmp_path_factory) -> dict[tuple[str, int], dict]:
     return {(Path(r["target"]).name, r["task"]): r for r in results}
 
 
+def require_pristine(*filenames: str) -> None:
+    """Stub checks apply to the shipped stubs: a learner's edited file is skipped, with why.
+
+    In CI (a clean checkout) an edited stub is a failure: the manifest must be regenerated.
+    """
+    edited = [name for name in filenames if not is_stub(EXERCISES / name)]
+    if not edited:
+        return
+    message = f"exercises/{', '.join(edited)} differ from the shipped stubs in scripts/stubs.sha256"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}: run `python -m toolkit.stubs --write` in scripts/", pytrace=False)
+    pytest.skip(f"{message} (your own work): the stub self-check applies to pristine stubs")
+
+
 def failures(result: dict) -> str:
     return "\n".join(result["failures"])
 
 
 @pytest.mark.parametrize("number", [t.number for t in STUB_TASKS], ids=lambda n: f"task{n}")
 def test_stub_fails_its_grader_as_not_started(graded, number):
+    require_pristine(*task(number).scripts)
     result = graded.get(("exercises", number))
     assert result is not None, f"task {number}: no grader ran on exercises/"
     assert not result["passed"], f"task {number}: the untouched stub passes its grader"
@@ -127,8 +145,16 @@ def test_graded_task_has_stub_and_solution(number):
         assert (SOLUTIONS / filename).is_file(), f"task {number}: solutions/{filename} missing"
 
 
+def test_stub_manifest_names_every_exercise_file():
+    assert sorted(shipped()) == sorted(current_stub_hashes()), (
+        "scripts/stubs.sha256 and exercises/ list different files: "
+        "run `python -m toolkit.stubs --write` in scripts/"
+    )
+
+
 @pytest.mark.parametrize("filename", sorted(learner_files(EXERCISES)))
 def test_stub_has_todo_markers(filename):
+    require_pristine(filename)
     assert "TODO" in (EXERCISES / filename).read_text(encoding="utf-8"), (
         f"exercises/{filename} has no TODO marker for the learner"
     )

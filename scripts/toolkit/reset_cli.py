@@ -1,22 +1,21 @@
 """``scripts/reset N``: put task N's exercise files back to the stub, after asking.
 
-The stub is read from git (``git show HEAD:exercises/FILE``), so a reset gives exactly the
-file the course shipped. ``--yes`` skips the question; ``--target PATH`` resets the files in
-another folder. Progress in ``.grade-state.json`` is kept: the task is marked "not started"
-again, and the date it first passed stays.
+The stub is read from git: the newest version of ``exercises/FILE`` whose SHA-256 is the
+shipped stub's (``scripts/stubs.sha256``), so a reset gives exactly the file the course
+shipped, even after the learner committed their work. ``--yes`` skips the question;
+``--target PATH`` resets the files in another folder. Progress in ``.grade-state.json`` is
+kept: the task is marked "not started" again, and the date it first passed stays.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
 from toolkit.grade_cli import (
     EXERCISES,
     NOT_STARTED,
-    REPO_ROOT,
     load_state,
     now,
     save_state,
@@ -25,16 +24,7 @@ from toolkit.grade_cli import (
     target_state,
 )
 from toolkit.registry import task as registry_task
-
-
-def stub_from_git(filename: str) -> bytes | None:
-    """The committed stub ``exercises/filename``, or None when git does not have it."""
-    proc = subprocess.run(
-        ["git", "-C", str(REPO_ROOT), "show", f"HEAD:exercises/{filename}"],
-        capture_output=True,
-        stdin=subprocess.DEVNULL,
-    )
-    return proc.stdout if proc.returncode == 0 else None
+from toolkit.stubs import stub_from_git
 
 
 def confirm(question: str) -> bool:
@@ -73,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stubs:
         print(
             f"reset: task {task.number} has no exercise file to reset "
-            f"({', '.join(task.files)}: no stub in exercises/ at git HEAD).",
+            f"({', '.join(task.files)}: no shipped stub found in git).",
             file=sys.stderr,
         )
         return 1

@@ -1,7 +1,7 @@
 """The folder being graded (solutions/, exercises/ or a learner's path) and its files.
 
-A task is "not started" when its file is missing or still byte-for-byte the stub
-shipped in ``exercises/``; the grader then fails with that one clear line.
+A task is "not started" when its file is missing or still byte-for-byte a shipped stub
+(known by its hash in ``scripts/stubs.sha256``); the grader then fails with that one line.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from harness.process import REPO_ROOT
 from toolkit.registry import task_of_file
+from toolkit.stubs import is_stub
 
 STUBS = REPO_ROOT / "exercises"
 SOLUTIONS = REPO_ROOT / "solutions"
@@ -51,8 +52,7 @@ class Target:
         label = self.label(filename)
         if not path.is_file():
             pytest.fail(f"{label} not started: {path} does not exist", pytrace=False)
-        stub = STUBS / filename
-        if stub.is_file() and path.read_bytes() == stub.read_bytes():
+        if is_stub(path):
             pytest.fail(
                 f"{label} not started: {filename} is still the stub (write the TODO parts)",
                 pytrace=False,
