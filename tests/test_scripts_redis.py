@@ -154,6 +154,18 @@ def test_run_2_solution_prints_task_2_lines(redis_url, script_env):
     assert done.returncode == 0
 
 
+def test_run_adds_the_dump_keys_a_running_redis_lacks(redis_url, redis_client, script_env):
+    """A Redis not started from dump.rdb (e.g. one already on 6379) gets Holberton added."""
+    redis_client.delete("Holberton")
+    redis_client.set("Mine", "kept")
+    done = sh("run", "2", "--solution", env={**script_env, "REDIS_URL": redis_url})
+    assert done.stdout.splitlines()[:2] == ["Redis client connected to the server", "School"]
+    assert "lacked the key(s) of dump.rdb; set Holberton" in done.stderr
+    assert redis_client.get("Mine") == "kept"
+    again = sh("run", "2", "--solution", env={**script_env, "REDIS_URL": redis_url})
+    assert "lacked" not in again.stderr
+
+
 def test_run_5_solution_runs_subscriber_and_publisher(redis_url, script_env):
     env = {**script_env, "REDIS_URL": redis_url}
     done = sh("run", "5", "--solution", env=env)
