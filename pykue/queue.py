@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
+from redis.cluster import ClusterNode, RedisCluster
 
 from pykue import scripts, signals
 from pykue.errors import PykueError, RedisUnavailable
@@ -19,6 +20,7 @@ from pykue.test_mode import TestMode
 from pykue.worker import WorkerGroup
 
 DEFAULT_URL = "redis://localhost:6379/0"
+CLUSTER_SCHEME = "+cluster://"  # redis+cluster://host:port (or rediss+cluster://): a Redis Cluster
 
 
 def create_queue(
@@ -71,7 +73,12 @@ class Queue(Emitter):
         self.keys = Keys(prefix)
         self.lease_ms = int(lease_ms)
         self.max_stalls = int(max_stalls)
-        if client is not None:
+        self.cluster = isinstance(client, RedisCluster) or (
+            client is None and CLUSTER_SCHEME in (redis_url or os.environ.get("REDIS_URL") or "")
+        )
+        if self.cluster:
+            self._init_cluster(redis_url, client)
+        elif client is not None:
             pool = client.connection_pool
             kwargs = dict(pool.connection_kwargs)
             kwargs["decode_responses"] = True
@@ -88,12 +95,34 @@ class Queue(Emitter):
                 socket_timeout=15,
                 socket_keepalive=True,
             )
-        self.client = redis.Redis(connection_pool=self._pool)
+        if not self.cluster:
+            self.client = redis.Redis(connection_pool=self._pool)
         self.test_mode = TestMode(self)
         self.hub = EventHub(self, poll_interval=poll_interval)
         self.groups: list[WorkerGroup] = []
         self._closed = False
         self._scripts_loaded = False
+
+    def _init_cluster(self, redis_url: str | None, client: RedisCluster | None) -> None:
+        """A Redis Cluster client: every key of the queue has the hash tag ``{prefix}``, so
+        the cluster client sends each command and script to the one node serving that slot."""
+        self._pool = None
+        if client is not None:
+            kwargs = dict(client.nodes_manager.connection_kwargs)
+            kwargs.pop("redis_connect_func", None)
+            kwargs["decode_responses"] = True
+            nodes = [ClusterNode(n.host, n.port) for n in client.get_nodes()]
+            self.client = RedisCluster(startup_nodes=nodes, **kwargs)
+            self.url = f"redis+cluster://{nodes[0].host}:{nodes[0].port}"
+            return
+        self.url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_URL
+        self.client = RedisCluster.from_url(
+            self.url.replace(CLUSTER_SCHEME, "://", 1),
+            decode_responses=True,
+            socket_connect_timeout=3,
+            socket_timeout=15,
+            socket_keepalive=True,
+        )
 
     def _prepare(self) -> None:
         """Load the Lua scripts into Redis once (raises RedisUnavailable)."""
@@ -428,6 +457,9 @@ class Queue(Emitter):
 
     def _disconnect(self) -> None:
         try:
-            self._pool.disconnect(inuse_connections=True)
+            if self._pool is None:  # cluster: close every node's connections
+                self.client.close()
+            else:
+                self._pool.disconnect(inuse_connections=True)
         except Exception:  # in-process fakeredis cannot close a socket in use; no matter
             pass

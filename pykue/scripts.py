@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 LUA_DIR = Path(__file__).with_name("lua")
 
@@ -42,7 +43,8 @@ class Script:
 
     def queue_on(self, pipe: redis.client.Pipeline, keys: list[str], args: list[Any]) -> None:
         """Add a call to ``pipe`` (call :meth:`ensure_loaded` on its client first)."""
-        pipe.evalsha(self.sha, len(keys), *keys, *args)
+        # execute_command: a cluster pipeline blocks pipe.evalsha() but routes EVALSHA by KEYS
+        pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
 
     def ensure_loaded(self, client: redis.Redis) -> None:
         """SCRIPT LOAD, so pipelined EVALSHA calls cannot meet NOSCRIPT."""
@@ -51,6 +53,10 @@ class Script:
 
 def load_all(client: redis.Redis) -> None:
     """SCRIPT LOAD every script in one round trip (so EVALSHA rarely meets NOSCRIPT)."""
+    if isinstance(client, RedisCluster):  # no SCRIPT LOAD in a cluster pipeline
+        for name in SCRIPT_NAMES:
+            client.script_load(load(name).source)  # sent to every primary
+        return
     pipe = client.pipeline(transaction=False)
     for name in SCRIPT_NAMES:
         pipe.script_load(load(name).source)

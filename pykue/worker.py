@@ -209,6 +209,8 @@ class WorkerGroup:
 
     def _own_client(self) -> redis.Redis:
         """A client that keeps one connection (no pool round per command)."""
+        if self.queue.cluster:  # the cluster client is thread-safe and follows the slot
+            return self.queue.client
         return redis.Redis(connection_pool=self.queue._pool, single_connection_client=True)
 
     def _slot(self) -> None:
@@ -240,7 +242,8 @@ class WorkerGroup:
             if loop is not None:
                 loop.close()
             try:
-                client.close()
+                if client is not self.queue.client:
+                    client.close()
             except Exception:
                 pass
 
