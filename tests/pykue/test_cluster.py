@@ -234,3 +234,19 @@ def test_check_finds_and_repairs_on_the_cluster(cluster, prefix, make_queue):
     assert "repaired" in repaired.stdout
     assert queue.client.zscore(queue.keys.state("complete"), 2) == 2
     assert run_check(cluster, prefix).returncode == 0
+
+
+def test_dashboard_json_api_on_the_cluster(make_queue):
+    from fastapi.testclient import TestClient
+
+    from pykue.web import create_app
+
+    queue = make_queue()
+    queue.create_bulk("email", [{"n": 1}, {"n": 2}])
+    client = TestClient(create_app(queue))
+    assert client.get("/stats").json()["inactiveCount"] == 2
+    assert client.post("/job", json={"type": "email", "data": {"n": 3}}).json()["id"] == 3
+    assert [j["id"] for j in client.get("/jobs/inactive/0..10/asc").json()] == [1, 2, 3]
+    assert client.put("/job/1/state/complete").status_code == 200
+    assert client.delete("/job/2").status_code == 200
+    assert queue.counts() == {"inactive": 1, "delayed": 0, "active": 0, "complete": 1, "failed": 0}
