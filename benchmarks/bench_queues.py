@@ -191,7 +191,7 @@ def measure_pykue_events(url: str, jobs: int, concurrency: int, enq: Phase, run:
     queue = pykue.create_queue(redis_url=url, prefix="bench")
     datas = [payload(i) for i in range(jobs)]
     enq.start()
-    created = queue.create_bulk(JOB_TYPE, datas)
+    queue.create_bulk(JOB_TYPE, datas)
     enq.stop()
 
     def handler(job):
@@ -199,7 +199,7 @@ def measure_pykue_events(url: str, jobs: int, concurrency: int, enq: Phase, run:
 
     run.start()
     queue.process(JOB_TYPE, handler, concurrency=concurrency)
-    if not queue.wait_for_jobs(created, timeout=3600):
+    if not queue.wait_for_jobs(timeout=3600):  # every job this queue object saved
         raise RuntimeError("wait_for_jobs returned False")
     run.stop()
     queue.shutdown(timeout=5)
