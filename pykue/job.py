@@ -16,6 +16,20 @@ if TYPE_CHECKING:
 
 PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10, "critical": -15}
 
+# Attributes a worker's job reads from Redis only when first used (attribute -> hash field):
+# the worker's fetch (one script call per job) returns just what handlers commonly need.
+LAZY_FIELDS = {
+    "backoff_config": "backoff",
+    "delay_ms": "delay",
+    "remove_on_complete_flag": "remove_on_complete",
+    "error": "error",
+    "stalls": "stalls",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "started_at": "started_at",
+    "promote_at": "promote_at",
+}
+
 
 def _find_unjsonable(value: Any, path: str) -> str | None:
     """Where in ``value`` something JSON cannot carry sits, described; None if all is fine."""
@@ -187,6 +201,56 @@ class Job(Emitter):
 
     # -- loading -------------------------------------------------------------------------
 
+    def __getattr__(self, name: str) -> Any:
+        # only called for attributes not set: the lazy ones of a job a worker fetched
+        if name not in LAZY_FIELDS or "_lazy" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        queue, names = self.queue, [*LAZY_FIELDS.values(), "ttl"]
+        values = queue._call(lambda: queue.client.hmget(queue.keys.job(self.id), names))
+        self._set_lazy(dict(zip(names, values, strict=True)))
+        self.__dict__.pop("_lazy", None)
+        return self.__dict__[name]
+
+    def _set_lazy(self, fields: dict[str, str | None]) -> None:
+        backoff = fields.get("backoff")
+        self.backoff_config = json.loads(backoff) if backoff else None
+        self.delay_ms = int(fields.get("delay") or 0)
+        self.ttl_ms = int(fields.get("ttl") or 0)
+        self.remove_on_complete_flag = fields.get("remove_on_complete") == "1"
+        self.error = fields.get("error") or None
+        self.stalls = int(fields.get("stalls") or 0)
+        for name in ("created_at", "updated_at", "started_at", "promote_at"):
+            value = fields.get(name)
+            setattr(self, name, int(value) if value else None)
+
+    @classmethod
+    def fetched(cls, queue: Queue, fields: list, token: str) -> Job:
+        """A job a worker just made active: ``fields`` as lua/_lib.lua take_next returns them
+        (id, type, data, priority, max_attempts, attempts_made, ttl, progress); the rest of
+        its attributes are read from Redis when first used."""
+        job = cls.__new__(cls)
+        d = job.__dict__
+        d["_listeners"] = {}
+        d["queue"] = queue
+        d["id"] = int(fields[0])
+        d["type"] = fields[1]
+        d["_data_json"] = fields[2]
+        d["data"] = json.loads(fields[2])
+        d["priority_value"] = int(fields[3])
+        d["max_attempts"] = int(fields[4])
+        d["attempts_made"] = int(fields[5])
+        d["ttl_ms"] = int(fields[6] or 0)
+        d["progress_percent"] = int(fields[7] or 0)
+        d["state"] = "active"
+        d["result"] = None
+        d["progress_data"] = None
+        d["_finished"] = False
+        d["_finishing"] = False
+        d["_token"] = token
+        d["_test_logs"] = []
+        d["_lazy"] = True
+        return job
+
     @classmethod
     def from_fields(cls, queue: Queue, fields: dict[str, str]) -> Job:
         """A Job from its Redis hash."""
@@ -201,21 +265,12 @@ class Job(Emitter):
         job.priority_value = int(fields.get("priority", 0))
         job.max_attempts = int(fields.get("max_attempts", 1))
         job.attempts_made = int(fields.get("attempts_made", 0))
-        backoff = fields.get("backoff")
-        job.backoff_config = json.loads(backoff) if backoff else None
-        job.delay_ms = int(fields.get("delay", 0))
-        job.ttl_ms = int(fields.get("ttl", 0))
-        job.remove_on_complete_flag = fields.get("remove_on_complete") == "1"
         result = fields.get("result")
         job.result = json.loads(result) if result else None
-        job.error = fields.get("error")
-        job.progress_percent = int(fields.get("progress", 0))
+        job.progress_percent = int(fields.get("progress") or 0)
         pdata = fields.get("progress_data")
         job.progress_data = json.loads(pdata) if pdata else None
-        job.stalls = int(fields.get("stalls", 0))
-        for name in ("created_at", "updated_at", "started_at", "promote_at"):
-            value = fields.get(name)
-            setattr(job, name, int(value) if value else None)
+        job._set_lazy(fields)
         job._finished = job.state in ("complete", "failed")
         job._token = None
         job._finishing = False

@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from pykue.queue import Queue
 
 # The job fields take_next (lua/_lib.lua) returns, in its order.
+# The other attributes of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
 FETCHED_FIELDS = (
-    "id", "type", "data", "priority", "max_attempts", "attempts_made", "backoff", "delay",
-    "ttl", "remove_on_complete", "created_at", "progress", "stalls", "error",
+    "id", "type", "data", "priority", "max_attempts", "attempts_made", "ttl", "progress",
 )  # fmt: skip
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 
@@ -199,10 +199,7 @@ class WorkerGroup:
     def _hold(self, fields: list | None, token: str) -> Job | None:
         if not fields:
             return None
-        values = zip(FETCHED_FIELDS, fields, strict=True)
-        job = Job.from_fields(self.queue, {k: v for k, v in values if v is not None})
-        job.state = "active"  # the fields are from just before the move
-        job._token = token
+        job = Job.fetched(self.queue, fields, token)
         with self.lock:
             self.active[job.id] = job
         return job

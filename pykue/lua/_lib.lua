@@ -11,6 +11,13 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Now in ms as a decimal string, built from TIME without float formatting (Lua numbers
+-- are doubles, and redis.call formats a number argument with a costly %.17g).
+local function now_str()
+  local t = redis.call('TIME')
+  return t[1] .. string.sub('00000' .. t[2], -6, -4)
+end
+
 local function jkey(id) return P .. 'job:' .. id end
 
 local function jstr(s)
@@ -102,7 +109,7 @@ end
 -- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
 -- Returns the job's fields (values of FETCHED_FIELDS) as they were while inactive, or
 -- false if there is none.
-local function take_next(jtype, token, lease_ms, now)
+local function take_next(jtype, token, lease_ms, now_s)
   local popped = redis.call('ZPOPMIN', P .. 'wait:' .. jtype)
   if #popped == 0 then
     -- nothing runnable: any wake-up token left is stale
@@ -113,19 +120,19 @@ local function take_next(jtype, token, lease_ms, now)
   local k = jkey(id)
   -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS
   local fields = redis.call('HMGET', k, 'id', 'type', 'data', 'priority', 'max_attempts',
-    'attempts_made', 'backoff', 'delay', 'ttl', 'remove_on_complete', 'created_at',
-    'progress', 'stalls', 'error')
-  local ttl = tonumber(fields[9] or '0')
-  local deadline = now + lease_ms
-  if ttl > 0 then
-    redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now,
-      'updated_at', now, 'ttl_deadline', now + ttl)
-    if now + ttl < deadline then deadline = now + ttl end
+    'attempts_made', 'ttl', 'progress')
+  local ttl = fields[7]
+  local deadline = tonumber(now_s) + lease_ms
+  if ttl and ttl ~= '0' then
+    local ttl_deadline = tonumber(now_s) + tonumber(ttl)
+    redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now_s,
+      'updated_at', now_s, 'ttl_deadline', string.format('%d', ttl_deadline))
+    if ttl_deadline < deadline then deadline = ttl_deadline end
   else
-    redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now,
-      'updated_at', now)
+    redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now_s,
+      'updated_at', now_s)
   end
-  redis.call('ZADD', P .. 'active', deadline, id)
+  redis.call('ZADD', P .. 'active', string.format('%d', deadline), id)
   publish('start', id, jstr(jtype))
   -- the fields as they were before this move (the client knows state, token and time)
   return fields

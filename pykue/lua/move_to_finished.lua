@@ -5,7 +5,8 @@
 -- Returns {status, next job fields or false}; status is the job's new state, or
 -- 'fenced' when the token no longer holds the job (lease lost: the finish is refused).
 local id, token, outcome, payload = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local now = now_ms()
+local now_s = now_str()
+local now = tonumber(now_s)
 local k = jkey(id)
 local status
 local f = redis.call('HMGET', k, 'state', 'token', 'type', 'remove_on_complete',
@@ -25,9 +26,9 @@ elseif outcome == 'complete' then
     redis.call('ZREM', P .. 'active', id)
     -- token cleared by overwriting (one call less than HDEL); a stale ttl_deadline is
     -- only ever read while active, and the last failed attempt's error stays for the record
-    redis.call('HSET', k, 'state', 'complete', 'token', '', 'updated_at', now,
-      'result', payload, 'completed_at', now, 'progress', 100,
-      'attempts_made', tonumber(f[5] or '0') + 1)
+    redis.call('HSET', k, 'state', 'complete', 'token', '', 'updated_at', now_s,
+      'result', payload, 'completed_at', now_s, 'progress', '100',
+      'attempts_made', string.format('%d', tonumber(f[5] or '0') + 1))
     index_state(id, jtype, 'active', 'complete')
     publish('complete', id, payload)
   end
@@ -37,6 +38,6 @@ else
 end
 local nxt = false
 if ARGV[6] ~= '' then
-  nxt = take_next(ARGV[6], ARGV[7], tonumber(ARGV[8]), now)
+  nxt = take_next(ARGV[6], ARGV[7], tonumber(ARGV[8]), now_s)
 end
 return {status, nxt}
