@@ -230,12 +230,18 @@ class EventHub:
         self.subscribed.clear()
 
     def _handle(self, raw: str) -> None:
+        """One message: an event, or a JSON array of events (a worker's "complete" of one
+        job and "start" of the next come in one message), delivered in order."""
         try:
             message = json.loads(raw)
-            event, job_id, args = message["event"], int(message["id"]), message.get("args", [])
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return
-        self.deliver(job_id, event, args)
+        for one in message if isinstance(message, list) else (message,):
+            try:
+                event, job_id, args = one["event"], int(one["id"]), one.get("args", [])
+            except (KeyError, TypeError, ValueError):
+                continue
+            self.deliver(job_id, event, args)
 
     def deliver(self, job_id: int, event: str, args: list, job: Job | None = None) -> None:
         """Apply and dispatch one event about ``job_id`` (to its Job, then the queue)."""

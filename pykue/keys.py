@@ -78,5 +78,5 @@ class Keys:
 
     @property
     def events(self) -> str:
-        """Pub/sub channel of the queue's job events (JSON: event, id, args)."""
+        """Pub/sub channel of the queue's job events (JSON: event, id, args; or a list)."""
         return self.base + "events"

@@ -291,7 +291,7 @@ class WorkerGroup:
             fetch = not self.stopping.is_set()
             token = self._new_token() if fetch else ""
             try:
-                status, fields = self._finish(
+                reply = self._finish(
                     client,
                     [q.keys.ids],
                     [
@@ -310,6 +310,7 @@ class WorkerGroup:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            status = reply[0]
             with self.lock:
                 self.active.pop(job.id, None)
             if status == "fenced":
@@ -318,7 +319,7 @@ class WorkerGroup:
                     "(it ran too long without a heartbeat, or shutdown gave it back)",
                     file=sys.stderr,
                 )
-            return self._hold(fields, token) if fields else None
+            return self._hold(reply[1:], token) if len(reply) > 2 else None
         return None
 
     def _report(self, exc: Exception) -> None:

@@ -25,10 +25,14 @@ local function jstr(s)
   return cjson.encode(tostring(s))
 end
 
+-- One event as JSON; args: already JSON-encoded, comma separated (may be empty).
+local function event_json(event, id, args)
+  return '{"event":"' .. event .. '","id":' .. id .. ',"args":[' .. args .. ']}'
+end
+
+-- A message on the events channel is one event, or a JSON array of events in order.
 local function publish(event, id, args)
-  -- args: already JSON-encoded, comma separated (may be empty)
-  redis.call('PUBLISH', P .. 'events',
-    '{"event":"' .. event .. '","id":' .. id .. ',"args":[' .. args .. ']}')
+  redis.call('PUBLISH', P .. 'events', event_json(event, id, args))
 end
 
 local INDEXED = {delayed = true, complete = true, failed = true}
@@ -108,8 +112,9 @@ end
 
 -- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
 -- Returns the job's fields (values of FETCHED_FIELDS) as they were while inactive, or
--- false if there is none.
-local function take_next(jtype, token, lease_ms, now_s)
+-- false if there is none. `before`: an event (JSON) to publish ahead of this job's "start",
+-- in the same message, or nil; it is not published when there is no job to take.
+local function take_next(jtype, token, lease_ms, now_s, before)
   local popped = redis.call('ZPOPMIN', P .. 'wait:' .. jtype)
   if #popped == 0 then
     -- nothing runnable: any wake-up token left is stale
@@ -118,7 +123,8 @@ local function take_next(jtype, token, lease_ms, now_s)
   end
   local id = popped[1]
   local k = jkey(id)
-  -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS
+  -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS (they are
+  -- at the front of the hash: add_job.lua)
   local fields = redis.call('HMGET', k, 'id', 'type', 'data', 'priority', 'max_attempts',
     'attempts_made', 'ttl', 'progress')
   local ttl = fields[7]
@@ -133,7 +139,12 @@ local function take_next(jtype, token, lease_ms, now_s)
       'updated_at', now_s)
   end
   redis.call('ZADD', P .. 'active', string.format('%d', deadline), id)
-  publish('start', id, jstr(jtype))
+  local start = event_json('start', id, jstr(jtype))
+  if before then
+    redis.call('PUBLISH', P .. 'events', '[' .. before .. ',' .. start .. ']')
+  else
+    redis.call('PUBLISH', P .. 'events', start)
+  end
   -- the fields as they were before this move (the client knows state, token and time)
   return fields
 end

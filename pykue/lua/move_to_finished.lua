@@ -2,13 +2,16 @@
 -- trip per job in steady state, like BullMQ's moveToFinished.
 -- ARGV: prefix, id, token, outcome('complete'|'failed'), payload(result json | error text),
 --       next_type ('' = do not fetch), next_token, lease_ms
--- Returns {status, next job fields or false}; status is the job's new state, or
--- 'fenced' when the token no longer holds the job (lease lost: the finish is refused).
+-- Returns {status, next job's fields...} or {status, false} when no next job; status is
+-- the job's new state, or 'fenced' when the token no longer holds the job (lease lost:
+-- the finish is refused). Its "complete" event and the next job's "start" go out in one
+-- PUBLISH.
 local id, token, outcome, payload = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now_s = now_str()
 local now = tonumber(now_s)
 local k = jkey(id)
 local status
+local event  -- published with the next job's "start" (one PUBLISH)
 local f = redis.call('HMGET', k, 'state', 'token', 'type', 'remove_on_complete',
   'attempts_made')
 if f[1] ~= 'active' or f[2] ~= token then
@@ -30,7 +33,7 @@ elseif outcome == 'complete' then
       'result', payload, 'completed_at', now_s, 'progress', '100',
       'attempts_made', string.format('%d', tonumber(f[5] or '0') + 1))
     index_state(id, jtype, 'active', 'complete')
-    publish('complete', id, payload)
+    event = event_json('complete', id, payload)
   end
   status = 'complete'
 else
@@ -38,6 +41,11 @@ else
 end
 local nxt = false
 if ARGV[6] ~= '' then
-  nxt = take_next(ARGV[6], ARGV[7], tonumber(ARGV[8]), now_s)
+  nxt = take_next(ARGV[6], ARGV[7], tonumber(ARGV[8]), now_s, event)
 end
-return {status, nxt}
+if not nxt then
+  if event then redis.call('PUBLISH', P .. 'events', event) end
+  return {status, false}
+end
+table.insert(nxt, 1, status)
+return nxt
