@@ -269,7 +269,7 @@ class WorkerGroup:
                 q._prepare()
                 token = self._new_token()
                 job = self._hold(
-                    self._fetch(client, [q.keys.ids], [q.keys.base, self.type, token, q.lease_ms]),
+                    self._eval(client, self._fetch, [q.keys.base, self.type, token, q.lease_ms]),
                     token,
                 )
                 if job is not None:
@@ -291,9 +291,9 @@ class WorkerGroup:
             fetch = not self.stopping.is_set()
             token = self._new_token() if fetch else ""
             try:
-                reply = self._finish(
+                reply = self._eval(
                     client,
-                    [q.keys.ids],
+                    self._finish,
                     [
                         q.keys.base,
                         job.id,
@@ -321,6 +321,26 @@ class WorkerGroup:
                 )
             return self._hold(reply[1:], token) if len(reply) > 2 else None
         return None
+
+    def _eval(self, client: redis.Redis, script: scripts.Script, args: list[Any]) -> Any:
+        """Run ``script`` (KEYS = the queue's ids key) on the worker's own connection.
+
+        The hot path: EVALSHA straight on the connection, without redis-py's per-command
+        layers (retry wrapper, response callbacks); anything unusual (NOSCRIPT, a cluster)
+        goes through :class:`pykue.scripts.Script`.
+        """
+        key = self.queue.keys.ids
+        conn = getattr(client, "connection", None)
+        if conn is None:  # cluster client, or not a single-connection client
+            return script(client, [key], args)
+        try:
+            conn.send_command("EVALSHA", script.sha, 1, key, *args)
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:
+            return script(client, [key], args)
+        except BaseException:
+            conn.disconnect()  # a half-read reply must not be read as the next one's
+            raise
 
     def _report(self, exc: Exception) -> None:
         if self.closed:
