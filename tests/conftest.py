@@ -40,6 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config._graded_targets = [resolve_target(t) for t in targets]
     config._grading_results = []
     config._failed_pairs = set()
+    config.pluginmanager.register(GradingResults(config), "grading-results")
 
 
 def task_number(item: pytest.Item) -> int | None:
@@ -47,7 +48,13 @@ def task_number(item: pytest.Item) -> int | None:
     return marker.args[0] if marker else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--stop-task-on-failure"):
+        # Under xdist --dist loadgroup, one target's graders run in one worker, in order, so
+        # a task's first failure there can skip the rest of that task.
+        for item in items:
+            item.add_marker(pytest.mark.xdist_group(name=_target_of(item) or "none"))
     wanted = set(config.getoption("--task"))
     if not wanted:
         return
@@ -80,23 +87,40 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
+    """Tag each report with its task and target; they travel with it (also from xdist workers)."""
     report = yield
     number = task_number(item)
-    failed_here = report.failed or (report.when == "call" and report.outcome != "skipped")
-    if number is not None and failed_here:
-        item.config._grading_results.append(
+    if number is not None:
+        report.user_properties.append(("grading", {"task": number, "target": _target_of(item)}))
+        if report.failed:
+            item.config._failed_pairs.add((_target_of(item), number))
+    return report
+
+
+class GradingResults:
+    """Collects grader results for ``--report-json`` where the session is reported.
+
+    Under xdist that is the controller, which receives the workers' reports.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        tags = dict(report.user_properties).get("grading")
+        failed_here = report.failed or (report.when == "call" and report.outcome != "skipped")
+        if tags is None or not failed_here:
+            return
+        self.config._grading_results.append(
             {
-                "nodeid": item.nodeid,
-                "target": _target_of(item),
-                "task": number,
+                "nodeid": report.nodeid,
+                "target": tags["target"],
+                "task": tags["task"],
                 "when": report.when,
                 "outcome": report.outcome,
                 "message": _short(report),
             }
         )
-        if report.failed:
-            item.config._failed_pairs.add((_target_of(item), number))
-    return report
 
 
 def _short(report: pytest.TestReport) -> str:
@@ -109,7 +133,7 @@ def _short(report: pytest.TestReport) -> str:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("--report-json")
-    if not path:
+    if not path or hasattr(session.config, "workerinput"):  # an xdist worker: the controller writes
         return
     results: dict[tuple[str, int], dict] = {}
     for entry in session.config._grading_results:

@@ -59,6 +59,11 @@ def learner_files(folder: Path) -> set[str]:
     }
 
 
+# "-n N" for pytest-xdist (SELFCHECK_WORKERS=0 runs the graders in one process).
+SELFCHECK_WORKERS = ["-n", os.environ.get("SELFCHECK_WORKERS", "4"), "--dist", "loadgroup"]
+if SELFCHECK_WORKERS[1] == "0":
+    SELFCHECK_WORKERS = []
+
 GRADERS = grader_modules()
 VARIANTS = variant_folders()
 # Tasks whose learner files are scripts with stubs (task 0's file is dump.rdb: no stub).
@@ -83,6 +88,8 @@ def graded(tmp_path_factory) -> dict[tuple[str, int], dict]:
         "-q",
         "-p",
         "no:randomly",
+        # The graders mostly wait on the scripts they run: spread them over processes.
+        *SELFCHECK_WORKERS,
         "--stop-task-on-failure",
         "--report-json",
         str(report),
