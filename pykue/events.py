@@ -121,6 +121,7 @@ class EventHub:
         self.lock = threading.RLock()
         self.cond = threading.Condition(self.lock)
         self.pending: dict[int, Job] = {}  # saved here, not finished yet (strong refs)
+        self.aliases: dict[int, list[Job]] = {}  # more objects of a pending id (unique jobs)
         self.finished: weakref.WeakValueDictionary[int, Job] = weakref.WeakValueDictionary()
         self.subscribed = threading.Event()
         self.last_error: Exception | None = None
@@ -162,6 +163,10 @@ class EventHub:
 
     def track(self, job: Job) -> None:
         """Deliver events of ``job`` (just saved) to it; call with :attr:`lock` held."""
+        first = self.pending.get(job.id)
+        if first is not None and first is not job:  # a duplicate of a unique job saved here
+            self.aliases.setdefault(job.id, []).append(job)
+            return
         self.pending[job.id] = job
 
     def wait(self, jobs: list[Job] | None, timeout: float | None, interrupted) -> bool:
@@ -253,11 +258,18 @@ class EventHub:
             if job is not None:
                 apply_event(job, event, args)
                 job._fire(event, args)
+                if self.pending.get(job_id) is job:
+                    for alias in self.aliases.get(job_id, ()):
+                        apply_event(alias, event, args)
+                        alias._fire(event, args)
             if event in TERMINAL and job is None and job_id in self.finished:
                 return  # this job's end was already reported (by polling): never twice
             self.queue._fire("job " + event, [job_id, *args])
             if job is not None and event in TERMINAL:
                 job._finished = True
+                if self.pending.get(job_id) is job:
+                    for alias in self.aliases.pop(job_id, ()):
+                        alias._finished = True
                 self.pending.pop(job_id, None)
                 self._suspects.discard(job_id)
                 self.finished[job_id] = job
@@ -290,6 +302,8 @@ class EventHub:
                     self.deliver(job_id, "failed", [error or ""])
                 else:  # removed (or remove_on_complete): finished, nothing to report
                     job._finished = True
+                    for alias in self.aliases.pop(job_id, ()):
+                        alias._finished = True
                     self.pending.pop(job_id, None)
                     self._suspects.discard(job_id)
                     self.cond.notify_all()

@@ -28,6 +28,7 @@ LAZY_FIELDS = {
     "updated_at": "updated_at",
     "started_at": "started_at",
     "promote_at": "promote_at",
+    "unique_key": "unique",
 }
 
 
@@ -84,6 +85,8 @@ class Job(Emitter):
         self.delay_ms = 0
         self.ttl_ms = 0
         self.remove_on_complete_flag = False
+        self.unique_key: str | None = None
+        self.duplicate = False  # save() found a live job with the same unique key
         self.result: Any = None
         self.error: str | None = None
         self.progress_percent = 0
@@ -148,6 +151,15 @@ class Job(Emitter):
         self.remove_on_complete_flag = bool(flag)
         return self
 
+    def unique(self, key: str) -> Job:
+        """At most one job per ``key``: if a job saved with ``key`` still exists (in any state,
+        until removed), ``save()`` creates nothing and makes this object name that job
+        (``job.id`` its id, ``job.duplicate`` True). Checked and created atomically."""
+        if not isinstance(key, str) or not key:
+            raise ValueError("a unique key must be a non-empty str")
+        self.unique_key = key
+        return self
+
     # -- saving and events ---------------------------------------------------------------
 
     def save(self, callback: Callable[..., Any] | None = None) -> Job:
@@ -199,6 +211,12 @@ class Job(Emitter):
         self.state = state
         return self
 
+    def restart(self, only_from: tuple[str, ...] | list[str] = ("failed", "complete")) -> bool:
+        """Run the job again: back to inactive, attempts reset, if its state is one of
+        ``only_from`` (checked atomically); False, changing nothing, if it is not (or the
+        job no longer exists)."""
+        return self.queue.restart(self, only_from=only_from)
+
     # -- loading -------------------------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:
@@ -219,6 +237,7 @@ class Job(Emitter):
         self.remove_on_complete_flag = fields.get("remove_on_complete") == "1"
         self.error = fields.get("error") or None
         self.stalls = int(fields.get("stalls") or 0)
+        self.unique_key = fields.get("unique") or None
         for name in ("created_at", "updated_at", "started_at", "promote_at"):
             value = fields.get(name)
             setattr(self, name, int(value) if value else None)
@@ -248,6 +267,7 @@ class Job(Emitter):
         d["_finishing"] = False
         d["_token"] = token
         d["_test_logs"] = []
+        d["duplicate"] = False
         d["_lazy"] = True
         return job
 
@@ -271,6 +291,7 @@ class Job(Emitter):
         pdata = fields.get("progress_data")
         job.progress_data = json.loads(pdata) if pdata else None
         job._set_lazy(fields)
+        job.duplicate = False
         job._finished = job.state in ("complete", "failed")
         job._token = None
         job._finishing = False

@@ -77,6 +77,11 @@ class Keys:
         return f"{self.base}notify:{job_type}"
 
     @property
+    def unique(self) -> str:
+        """Hash: unique key -> id of the job saved with it (``job.unique(key)``)."""
+        return self.base + "unique"
+
+    @property
     def events(self) -> str:
         """Pub/sub channel of the queue's job events (JSON: event, id, args; or a list)."""
         return self.base + "events"

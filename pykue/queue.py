@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -164,6 +166,7 @@ class Queue(Emitter):
             job.delay_ms,
             job.ttl_ms,
             1 if job.remove_on_complete_flag else 0,
+            *([job.unique_key] if job.unique_key else []),
         ]
 
     def _save(self, job: Job) -> None:
@@ -177,10 +180,18 @@ class Queue(Emitter):
         self._call(lambda: self.hub.ensure_subscribed())
         script = scripts.load("add_job")
         with self.hub.lock:  # events of the new id wait until it is tracked
-            job.id = int(
-                self._call(lambda: script(self.client, [self.keys.ids], self._add_args(job)))
-            )
-            job.state = "delayed" if job.delay_ms else "inactive"
+            reply = self._call(lambda: script(self.client, [self.keys.ids], self._add_args(job)))
+            if isinstance(reply, list):  # saved with a unique key: [id, duplicate, (state)]
+                job.id, job.duplicate = int(reply[0]), bool(int(reply[1]))
+            else:
+                job.id = int(reply)
+            if job.duplicate:
+                job.state = reply[2]
+                if job.state in ("complete", "failed"):
+                    job._finished = True  # nothing to wait for
+                    return
+            else:
+                job.state = "delayed" if job.delay_ms else "inactive"
             self.hub.track(job)
 
     def create_bulk(self, job_type: str, items: Iterable[Any]) -> list[Job]:
@@ -278,6 +289,35 @@ class Queue(Emitter):
         return bool(
             self._call(lambda: script(self.client, [self.keys.ids], [self.keys.base, job.id]))
         )
+
+    def restart(
+        self, job: Job | int | str, only_from: tuple[str, ...] | list[str] = ("failed", "complete")
+    ) -> bool:
+        """Move a job (a Job or an id) back to inactive with its attempts reset, atomically,
+        if it is in one of the states ``only_from``; False (nothing changed) if it is in
+        another state or does not exist. A Job object saved here follows its new run."""
+        states = [only_from] if isinstance(only_from, str) else list(only_from)
+        for state in states:
+            self._check_state(state)
+        job_id = job.id if isinstance(job, Job) else int(job)
+        if self.test_mode.active:
+            return self.test_mode.restart(job_id, states)
+        self._prepare()
+        script = scripts.load("restart_job")
+        with self.hub.lock:
+            done = self._call(
+                lambda: script(self.client, [self.keys.ids], [self.keys.base, job_id, *states])
+            )
+            if int(done) != 1:
+                return False
+            tracked = self.hub.finished.get(job_id) or self.hub.pending.get(job_id)
+            for obj in {id(o): o for o in (job, tracked) if isinstance(o, Job)}.values():
+                obj.state, obj.attempts_made, obj.progress_percent = "inactive", 0, 0
+                obj.stalls = 0
+                if obj is tracked or obj.id in self.hub.pending:
+                    obj._finished = False
+                    self.hub.track(obj)
+        return True
 
     def _set_state(self, job: Job, state: str, delay_ms: int) -> None:
         script = scripts.load("set_state")
@@ -420,27 +460,43 @@ class Queue(Emitter):
         self.groups.append(group)
         group.start()
 
-    def run(self) -> None:
-        """Block until SIGINT/SIGTERM, then :meth:`shutdown`; returns normally."""
-        try:
-            with signals.stop_event() as stop:
+    def run(self, timeout: float = 5) -> None:
+        """Block until SIGINT/SIGTERM, then :meth:`shutdown` (``timeout``); returns normally.
+
+        A second SIGINT/SIGTERM during the shutdown hurries it: active jobs are given back
+        at once instead of being waited for.
+        """
+        with signals.stop_event() as stop:
+            try:
                 while not stop.wait(0.5):
                     pass
-        finally:
-            self.shutdown()
+            finally:
+                with signals.stop_event() as hurry:  # the next signal lands here
+                    self.shutdown(timeout, hurry=hurry)
 
-    def shutdown(self, timeout: float = 5) -> None:
+    def shutdown(self, timeout: float = 5, hurry: threading.Event | None = None) -> None:
         """Stop taking jobs, let active ones finish within ``timeout`` s, give back the rest.
 
-        Then stop the event thread and close the connections.
+        Then stop the event thread and close the connections. ``hurry``: an Event that,
+        once set, ends the wait for active jobs at once (they are given back).
         """
         if self._closed:
             return
         for group in self.groups:
             group.stopping.set()
         deadline = time.monotonic() + timeout
+        if hurry is not None and timeout > 0 and any(g.busy() for g in self.groups):
+            print(
+                f"pykue: shutting down: waiting up to {timeout:g}s for active jobs "
+                "(signal again to hand them back now)",
+                file=sys.stderr,
+                flush=True,
+            )
         while any(g.busy() for g in self.groups) and time.monotonic() < deadline:
-            time.sleep(0.02)
+            if hurry is not None and hurry.wait(0.02):
+                break
+            if hurry is None:
+                time.sleep(0.02)
         for group in self.groups:
             group.give_back()
         self._closed = True
@@ -450,9 +506,10 @@ class Queue(Emitter):
         self.hub.stop(timeout=0)
         # Closing every connection wakes the threads blocked in BLPOP or pub/sub reads.
         self._disconnect()
+        hurried = hurry is not None and hurry.is_set()
         for group in self.groups:
-            group.join(1.0)
-        self.hub.stop(timeout=1.0)
+            group.join(0.1 if hurried else 1.0)
+        self.hub.stop(timeout=0.1 if hurried else 1.0)
         self._disconnect()
 
     def _disconnect(self) -> None:

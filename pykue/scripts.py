@@ -82,4 +82,5 @@ SCRIPT_NAMES = (
     "move_to_inactive",
     "remove_job",
     "set_state",
+    "restart_job",
 )

@@ -51,6 +51,11 @@ class TestMode:
     # -- used by Queue -------------------------------------------------------------------
 
     def save(self, job: Job) -> None:
+        if job.unique_key:
+            for other in self.jobs:
+                if other.unique_key == job.unique_key:
+                    job.id, job.state, job.duplicate = other.id, other.state, True
+                    return
         job.id = self._next_id
         self._next_id += 1
         job.state = "delayed" if job.delay_ms else "inactive"
@@ -58,6 +63,16 @@ class TestMode:
         job.emit("enqueue", job.type)
         if self.process and job.type in self._handlers:
             self.run(job)
+
+    def restart(self, job_id: int, states: list[str]) -> bool:
+        job = next((j for j in self.jobs if j.id == job_id), None)
+        if job is None or job.state not in states:
+            return False
+        job.state, job.attempts_made, job.progress_percent = "inactive", 0, 0
+        job.emit("enqueue", job.type)
+        if self.process and job.type in self._handlers:
+            self.run(job)
+        return True
 
     def register(self, job_type: str, handler: Callable[..., Any]) -> None:
         self._handlers[job_type] = handler

@@ -68,6 +68,14 @@ local function push_delayed(id, jtype, old, at, now)
   redis.call('HSET', jkey(id), 'state', 'delayed', 'promote_at', at, 'updated_at', now)
 end
 
+-- Forget job `id`'s unique key (the job is being deleted), if the key still names it.
+local function drop_unique(id, k)
+  local unique = redis.call('HGET', k, 'unique')
+  if unique and redis.call('HGET', P .. 'unique', unique) == tostring(id) then
+    redis.call('HDEL', P .. 'unique', unique)
+  end
+end
+
 -- Leave `active`: drop from the lease set and clear the lease.
 local function release(id)
   redis.call('ZREM', P .. 'active', id)

@@ -1,8 +1,18 @@
 -- Save a new job: id from INCR, hash, indexes, then inactive (wake a worker) or delayed.
 -- ARGV: prefix, type, data(json), priority, max_attempts, backoff(json|''), delay_ms, ttl_ms,
---       remove_on_complete(0|1)
+--       remove_on_complete(0|1)[, unique key]
+-- Returns the new id; with a unique key, {id, 0} for a new job, or {existing id, 1, its
+-- state} when the key already names a job that still exists (nothing is created).
 local jtype, data, priority = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local delay = tonumber(ARGV[7])
+local unique = ARGV[10]
+if unique then
+  local existing = redis.call('HGET', P .. 'unique', unique)
+  if existing then
+    local state = redis.call('HGET', jkey(existing), 'state')
+    if state then return {tonumber(existing), 1, state} end
+  end
+end
 local now = now_ms()
 local id = redis.call('INCR', P .. 'ids')
 -- Field order matters for speed: a small hash is a list scanned from the front, so the
@@ -13,6 +23,10 @@ redis.call('HSET', jkey(id), 'state', 'inactive', 'token', '', 'id', id, 'type',
   'progress', 0, 'remove_on_complete', ARGV[9], 'data', data, 'updated_at', now,
   'started_at', '', 'completed_at', '', 'result', '', 'backoff', ARGV[6], 'delay', ARGV[7],
   'created_at', now, 'stalls', 0)
+if unique then
+  redis.call('HSET', jkey(id), 'unique', unique)
+  redis.call('HSET', P .. 'unique', unique, id)
+end
 redis.call('SADD', P .. 'types', jtype)
 redis.call('ZADD', P .. 'jobs', id, id)
 redis.call('ZADD', P .. 'type:' .. jtype, id, id)
@@ -22,4 +36,5 @@ else
   push_wait(id, jtype, priority)
 end
 publish('enqueue', id, jstr(jtype))
+if unique then return {id, 0} end
 return id

@@ -22,6 +22,7 @@ elseif outcome == 'complete' then
     for _, key in ipairs({P .. 'jobs', P .. 'type:' .. jtype, P .. 'active'}) do
       redis.call('ZREM', key, id)
     end
+    drop_unique(id, k)
     redis.call('DEL', k, k .. ':log')
     publish('complete', id, payload)
     publish('remove', id, jstr(jtype))

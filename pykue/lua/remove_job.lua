@@ -10,6 +10,7 @@ for _, key in ipairs({P .. 'jobs', P .. 'type:' .. jtype, P .. 'wait:' .. jtype,
                       P .. 'delayed', P .. 'active'}) do
   redis.call('ZREM', key, id)
 end
+drop_unique(id, k)
 redis.call('DEL', k, k .. ':log')
 publish('remove', id, jstr(jtype))
 return 1
