@@ -29,6 +29,8 @@ LAZY_FIELDS = {
     "started_at": "started_at",
     "promote_at": "promote_at",
     "unique_key": "unique",
+    "ttl_ms": "ttl",
+    "progress_percent": "progress",
 }
 
 
@@ -223,9 +225,11 @@ class Job(Emitter):
         # only called for attributes not set: the lazy ones of a job a worker fetched
         if name not in LAZY_FIELDS or "_lazy" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        queue, names = self.queue, [*LAZY_FIELDS.values(), "ttl"]
+        queue, names = self.queue, list(LAZY_FIELDS.values())
         values = queue._call(lambda: queue.client.hmget(queue.keys.job(self.id), names))
+        mine = {k: v for k, v in self.__dict__.items() if k in LAZY_FIELDS}  # set since
         self._set_lazy(dict(zip(names, values, strict=True)))
+        self.__dict__.update(mine)
         self.__dict__.pop("_lazy", None)
         return self.__dict__[name]
 
@@ -238,28 +242,27 @@ class Job(Emitter):
         self.error = fields.get("error") or None
         self.stalls = int(fields.get("stalls") or 0)
         self.unique_key = fields.get("unique") or None
+        self.progress_percent = int(fields.get("progress") or 0)
         for name in ("created_at", "updated_at", "started_at", "promote_at"):
             value = fields.get(name)
             setattr(self, name, int(value) if value else None)
 
     @classmethod
-    def fetched(cls, queue: Queue, fields: list, token: str) -> Job:
+    def fetched(cls, queue: Queue, job_type: str, fields: list, token: str) -> Job:
         """A job a worker just made active: ``fields`` as lua/_lib.lua take_next returns them
-        (id, type, data, priority, max_attempts, attempts_made, ttl, progress); the rest of
-        its attributes are read from Redis when first used."""
+        (id, data, priority, max_attempts, attempts_made); the rest of its attributes are
+        read from Redis when first used."""
         job = cls.__new__(cls)
         d = job.__dict__
         d["_listeners"] = {}
         d["queue"] = queue
         d["id"] = int(fields[0])
-        d["type"] = fields[1]
-        d["_data_json"] = fields[2]
-        d["data"] = json.loads(fields[2])
-        d["priority_value"] = int(fields[3])
-        d["max_attempts"] = int(fields[4])
-        d["attempts_made"] = int(fields[5])
-        d["ttl_ms"] = int(fields[6] or 0)
-        d["progress_percent"] = int(fields[7] or 0)
+        d["type"] = job_type
+        d["_data_json"] = fields[1]
+        d["data"] = json.loads(fields[1])
+        d["priority_value"] = int(fields[2])
+        d["max_attempts"] = int(fields[3])
+        d["attempts_made"] = int(fields[4])
         d["state"] = "active"
         d["result"] = None
         d["progress_data"] = None
@@ -287,7 +290,6 @@ class Job(Emitter):
         job.attempts_made = int(fields.get("attempts_made", 0))
         result = fields.get("result")
         job.result = json.loads(result) if result else None
-        job.progress_percent = int(fields.get("progress") or 0)
         pdata = fields.get("progress_data")
         job.progress_data = json.loads(pdata) if pdata else None
         job._set_lazy(fields)

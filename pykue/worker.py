@@ -31,9 +31,7 @@ if TYPE_CHECKING:
 
 # The job fields take_next (lua/_lib.lua) returns, in its order.
 # The other attributes of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
-FETCHED_FIELDS = (
-    "id", "type", "data", "priority", "max_attempts", "attempts_made", "ttl", "progress",
-)  # fmt: skip
+FETCHED_FIELDS = ("id", "data", "priority", "max_attempts", "attempts_made")
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 
 
@@ -199,7 +197,7 @@ class WorkerGroup:
     def _hold(self, fields: list | None, token: str) -> Job | None:
         if not fields:
             return None
-        job = Job.fetched(self.queue, fields, token)
+        job = Job.fetched(self.queue, self.type, fields, token)
         with self.lock:
             self.active[job.id] = job
         return job

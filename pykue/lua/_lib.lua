@@ -133,9 +133,10 @@ local function take_next(jtype, token, lease_ms, now_s, before)
   local k = jkey(id)
   -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS (they are
   -- at the front of the hash: add_job.lua)
-  local fields = redis.call('HMGET', k, 'id', 'type', 'data', 'priority', 'max_attempts',
-    'attempts_made', 'ttl', 'progress')
-  local ttl = fields[7]
+  local fields = redis.call('HMGET', k, 'id', 'data', 'priority', 'max_attempts',
+    'attempts_made', 'ttl')
+  local ttl = fields[6]
+  fields[6] = nil  -- read here, not sent
   local deadline = tonumber(now_s) + lease_ms
   if ttl and ttl ~= '0' then
     local ttl_deadline = tonumber(now_s) + tonumber(ttl)
