@@ -35,16 +35,16 @@ local function publish(event, id, args)
   redis.call('PUBLISH', P .. 'events', event_json(event, id, args))
 end
 
-local INDEXED = {delayed = true, complete = true, failed = true}
 
 -- Move the by-id indexes of job `id` from state `old` (or nil) to `new`. The caller sets
--- the hash's `state` field (with its other fields, in one HSET).
+-- the hash's `state` field (with its other fields, in one HSET). Delayed, complete and
+-- failed are indexed by id (compared inline: a table here would be built on every call).
 local function index_state(id, jtype, old, new)
-  if old and INDEXED[old] then
+  if old == 'delayed' or old == 'complete' or old == 'failed' then
     redis.call('ZREM', P .. 'jobs:' .. old, id)
     redis.call('ZREM', P .. 'type:' .. jtype .. ':' .. old, id)
   end
-  if INDEXED[new] then
+  if new == 'delayed' or new == 'complete' or new == 'failed' then
     redis.call('ZADD', P .. 'jobs:' .. new, id, id)
     redis.call('ZADD', P .. 'type:' .. jtype .. ':' .. new, id, id)
   end
