@@ -76,18 +76,16 @@ def run_script(
     return Finished(proc.stdout.splitlines(), proc.stderr, proc.returncode)
 
 
-class LiveScript:
-    """A script running in the background whose stdout lines are collected as they come."""
+class CollectedProcess:
+    """A process started with pipes, whose stdout and stderr lines are collected as they come."""
 
-    def __init__(self, path: Path, env: dict[str, str], *, label: str, args: tuple[str, ...] = ()):
-        self.path = path
-        self.label = label
+    def __init__(self, argv: list[str], env: dict[str, str], *, cwd: Path) -> None:
         self.lines: list[str] = []
         self.stderr_lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, str(path), *args],
-            cwd=path.parent,
+            argv,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -112,6 +110,30 @@ class LiveScript:
         with self._changed:
             self._changed.notify_all()
 
+    def kill(self) -> None:
+        """Stop the process and everything it started, at once (cleanup)."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        for reader in self._readers:
+            reader.join(timeout=5)
+
+    def _output_ended(self) -> bool:
+        """True once the process exited and both pipes were read to their end."""
+        return self.proc.poll() is not None and not any(r.is_alive() for r in self._readers)
+
+
+class LiveScript(CollectedProcess):
+    """A script running in the background whose stdout lines are collected as they come."""
+
+    def __init__(self, path: Path, env: dict[str, str], *, label: str, args: tuple[str, ...] = ()):
+        self.path = path
+        self.label = label
+        super().__init__([sys.executable, str(path), *args], env, cwd=path.parent)
+
     @property
     def stderr(self) -> str:
         return "\n".join(self.stderr_lines)
@@ -132,7 +154,7 @@ class LiveScript:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self._timeout(what, timeout)
-                if self.proc.poll() is not None and not any(r.is_alive() for r in self._readers):
+                if self._output_ended():
                     if predicate(self.lines):
                         return
                     pytest.fail(
@@ -166,14 +188,3 @@ class LiveScript:
         if self.proc.poll() is None:
             self.proc.send_signal(signum)
         return self.wait_exit(timeout)
-
-    def kill(self) -> None:
-        """Stop the script and everything it started, at once (cleanup)."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-        for reader in self._readers:
-            reader.join(timeout=5)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.process import CollectedProcess
 from toolkit.redis_servers import RunningRedis, free_port, port_is_open, serve_fake, start_real
 
 HOST = "127.0.0.1"
@@ -41,7 +41,7 @@ def _show(lines: list[str]) -> str:
     return "\n".join(f"    {line}" for line in lines) if lines else "    (nothing)"
 
 
-class WebServer:
+class WebServer(CollectedProcess):
     """A server process whose stdout and stderr lines are collected as they come."""
 
     def __init__(self, argv: list[str], env: dict[str, str], *, cwd: Path, label: str, port: int):
@@ -49,36 +49,8 @@ class WebServer:
         self.port = port
         self.url = f"http://{HOST}:{port}"
         self.argv = argv
-        self.lines: list[str] = []
-        self.stderr_lines: list[str] = []
-        self._changed = threading.Condition()
         self._http: httpx.Client | None = None
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        self._readers = [
-            threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True),
-            threading.Thread(
-                target=self._pump, args=(self.proc.stderr, self.stderr_lines), daemon=True
-            ),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _pump(self, stream, sink: list[str]) -> None:
-        for line in stream:
-            with self._changed:
-                sink.append(line.rstrip("\n"))
-                self._changed.notify_all()
-        with self._changed:
-            self._changed.notify_all()
+        super().__init__(argv, env, cwd=cwd)
 
     @property
     def http(self) -> httpx.Client:
@@ -114,7 +86,7 @@ class WebServer:
         deadline = time.monotonic() + timeout
         with self._changed:
             while not predicate(self.lines, self.stderr_lines):
-                if self.proc.poll() is not None and not any(r.is_alive() for r in self._readers):
+                if self._output_ended():
                     if predicate(self.lines, self.stderr_lines):
                         return
                     self.fail(f"the server exited (code {self.proc.returncode}) before {what}.")
@@ -167,14 +139,7 @@ class WebServer:
         """Stop the server and every process it started, at once (cleanup)."""
         if self._http is not None:
             self._http.close()
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-        for reader in self._readers:
-            reader.join(timeout=5)
+        super().kill()
 
 
 UVICORN_LOG = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL):(\s|$)")
