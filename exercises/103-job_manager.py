@@ -105,7 +105,6 @@ DEFAULTS = {
     "port": 1245,
 }
 PREFIX = "jobmanager"  # the pykue queue's prefix and the start of our own keys
-CLAIM_MS = 30_000  # how long an identifier stays claimed while its job is being saved
 
 _print_lock = threading.Lock()
 
@@ -159,10 +158,6 @@ class JobManager:
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         self.handlers: dict = {}
         self.started = False
-        self.identifiers_key = f"{PREFIX}:identifiers"  # hash: job id -> identifier
-
-    def identifier_key(self, identifier: str) -> str:
-        return f"{PREFIX}:identifier:{identifier}"
 
     def define(self, name: str, handler) -> None:
         """Jobs called ``name`` run ``handler(job)``; True = success."""
@@ -171,11 +166,9 @@ class JobManager:
 
     def now(self, data, name: str, identifier: str, run_at: int | None = None) -> Enqueued:
         """Enqueue a job unless ``identifier`` already has one; see the module docstring."""
-        # TODO: create the pykue job (retries + 1 attempts; run_at -> delay in ms)
-        # TODO: claim self.identifier_key(identifier) atomically (SET NX with an expiry):
-        #       the winner saves the job, writes its id under that key and records the
-        #       identifier in self.identifiers_key (hash: job id -> identifier);
-        #       everyone else returns Enqueued(existing id, False) (wait while "claimed")
+        # TODO: create the pykue job (retries + 1 attempts; run_at -> delay in ms) with
+        #       .unique(identifier), which checks and creates in one atomic step, save it,
+        #       and return Enqueued(job.id, not job.duplicate)
         raise NotImplementedError("TODO: now()")
 
     def start(self) -> None:
@@ -195,14 +188,15 @@ class JobManager:
 
     def job_details(self) -> list[dict]:
         """Every job, by id, as plain JSON data."""
-        # TODO: self.queue.jobs(), their identifiers (HMGET of self.identifiers_key) and
-        #       logs, as dicts with the keys listed in the module docstring
+        # TODO: self.queue.jobs() with their identifiers (job.unique_key) and logs, as
+        #       dicts with the keys listed in the module docstring
         return []
 
     def requeue(self, job_id: int) -> None:
         """Put a failed or complete job back in the queue (attempts start over)."""
-        # TODO: raise JobNotFound for an unknown id, JobBusy unless the job is failed or
-        #       complete, else job.set_state("inactive") (check and move under a short lock)
+        # TODO: self.queue.restart(job_id, only_from=("failed", "complete")) moves the job
+        #       back (attempts start over) in one atomic step; when it returns False, raise
+        #       JobNotFound for an unknown id, else JobBusy
         raise NotImplementedError("TODO: requeue()")
 
     def shutdown(self) -> None:

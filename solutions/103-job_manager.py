@@ -105,7 +105,6 @@ DEFAULTS = {
     "port": 1245,
 }
 PREFIX = "jobmanager"  # the pykue queue's prefix and the start of our own keys
-CLAIM_MS = 30_000  # how long an identifier stays claimed while its job is being saved
 
 _print_lock = threading.Lock()
 
@@ -164,10 +163,6 @@ class JobManager:
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         self.handlers: dict = {}
         self.started = False
-        self.identifiers_key = f"{PREFIX}:identifiers"  # hash: job id -> identifier
-
-    def identifier_key(self, identifier: str) -> str:
-        return f"{PREFIX}:identifier:{identifier}"
 
     def define(self, name: str, handler) -> None:
         """Jobs called ``name`` run ``handler(job)``; True = success."""
@@ -182,25 +177,10 @@ class JobManager:
         job = self.queue.create(name, data).attempts(self.retries + 1)  # checks the data
         if run_at is not None:
             job.delay(max(0, int(run_at) - int(time.time() * 1000)))
-        key = self.identifier_key(identifier)
-        while True:
-            # SET NX is the atomic check-and-create: exactly one caller claims the
-            # identifier; the others wait for the id the winner writes there.
-            if self.redis.set(key, "claimed", nx=True, px=CLAIM_MS):
-                try:
-                    job.save()
-                except Exception:
-                    self.redis.delete(key)
-                    raise
-                pipe = self.redis.pipeline(transaction=True)
-                pipe.set(key, job.id)
-                pipe.hset(self.identifiers_key, job.id, identifier)
-                pipe.execute()
-                return Enqueued(job.id, True)
-            existing = self.redis.get(key)
-            if existing is not None and existing != "claimed":
-                return Enqueued(int(existing), False)
-            time.sleep(0.01)  # claimed by another caller that is saving the job right now
+        # unique() makes pykue check and create in one atomic step: a second job with a
+        # known identifier is never created, whoever asks and whenever.
+        job.unique(identifier).save()
+        return Enqueued(job.id, not job.duplicate)
 
     def start(self) -> None:
         """Start the workers of every defined job name."""
@@ -252,16 +232,14 @@ class JobManager:
     def job_details(self) -> list[dict]:
         """Every job, by id, as plain JSON data."""
         jobs = self.queue.jobs()
-        ids = [job.id for job in jobs]
-        identifiers = self.redis.hmget(self.identifiers_key, ids) if ids else []
         details = []
-        for job, identifier in zip(jobs, identifiers, strict=True):
+        for job in jobs:
             log = job.logs()
             details.append(
                 {
                     "id": job.id,
                     "name": job.type,
-                    "identifier": identifier,
+                    "identifier": job.unique_key,
                     "state": job.state,
                     "attempts": job.attempts_made,
                     "maxAttempts": job.max_attempts,
@@ -278,22 +256,13 @@ class JobManager:
 
     def requeue(self, job_id: int) -> None:
         """Put a failed or complete job back in the queue (attempts start over)."""
-        # pykue's set_state does not check the state it moves from, so the check and the
-        # move happen under a short lock: two requeues at once cannot both pass the check.
-        lock = f"{PREFIX}:requeue-lock:{job_id}"
-        while not self.redis.set(lock, "1", nx=True, px=5000):
-            time.sleep(0.01)
-        try:
-            job = self.queue.get_job(job_id)
-            if job is None:
-                raise JobNotFound(f"job {job_id} not found")
-            if job.state not in ("failed", "complete"):
-                raise JobBusy(
-                    f"job {job_id} is {job.state}: only failed or complete jobs can be requeued"
-                )
-            job.set_state("inactive")
-        finally:
-            self.redis.delete(lock)
+        # One atomic step: the job moves only if it is failed or complete right now.
+        if self.queue.restart(job_id, only_from=("failed", "complete")):
+            return
+        job = self.queue.get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"job {job_id} not found")
+        raise JobBusy(f"job {job_id} is {job.state}: only failed or complete jobs can be requeued")
 
     def shutdown(self) -> None:
         """Stop the workers (active jobs finish or go back) and close the connections."""
