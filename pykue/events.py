@@ -172,12 +172,15 @@ class EventHub:
     def wait(self, jobs: list[Job] | None, timeout: float | None, interrupted) -> bool:
         """Block until the jobs (default: all saved here) finished; False on timeout/stop."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        first_unfinished = 0  # a finished job stays finished: never look at it again
         with self.cond:
             while True:
                 if jobs is None:
                     left = bool(self.pending)
                 else:
-                    left = any(not j._finished for j in jobs)
+                    while first_unfinished < len(jobs) and jobs[first_unfinished]._finished:
+                        first_unfinished += 1
+                    left = first_unfinished < len(jobs)
                 if not left:
                     return True
                 if interrupted():
