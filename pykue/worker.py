@@ -208,10 +208,30 @@ class WorkerGroup:
             return self.queue.client
         return redis.Redis(connection_pool=self.queue._pool, single_connection_client=True)
 
+    def _connect(self) -> redis.Redis | None:
+        """This thread's client, retrying while Redis is unreachable; None when stopping.
+
+        Connecting can fail at start (Redis down) or because shutdown is closing the
+        pool's connections: neither may end the thread with a traceback.
+        """
+        backoff = 0.05
+        while not self.stopping.is_set() and not self.closed:
+            try:
+                return self._own_client()
+            except redis.RedisError as exc:
+                if self.closed or self.stopping.is_set():  # shutdown closed it: no news
+                    break
+                self._report(exc)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+        return None
+
     def _slot(self) -> None:
+        client = self._connect()
+        if client is None:
+            return
         loop = asyncio.new_event_loop() if self.kind == "async" else None
         job: Job | None = None
-        client = self._own_client()
         try:
             while not self.closed:
                 try:

@@ -182,6 +182,31 @@ def test_a_worker_survives_a_redis_restart(redis_server, tmp_path):
         server.stop()
 
 
+def test_a_worker_started_while_redis_is_down_waits_for_it(redis_server, tmp_path, capfd):
+    """Workers that cannot connect at start retry (no traceback) and work once Redis is up."""
+    start = start_real if redis_server.kind == "real" else start_fake
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    queue = pykue.create_queue(url, prefix="t", lease_ms=400, poll_interval=0.2)
+    server = None
+    try:
+        queue.process("work", lambda job: f"done {job.id}", concurrency=2)
+        time.sleep(0.3)  # the workers meet no server
+        server = start(port, workdir=tmp_path / "redis")
+        creator = pykue.create_queue(url, prefix="t")
+        try:
+            job = creator.create("work").save()
+            assert creator.wait_for_jobs([job], timeout=10)
+            assert job.result == f"done {job.id}"
+        finally:
+            creator.shutdown()
+    finally:
+        queue.shutdown(timeout=0.5)
+        if server is not None:
+            server.stop()
+    assert "Traceback" not in capfd.readouterr().err
+
+
 def _try_save(queue):
     try:
         return queue.create("work").save()
