@@ -22,7 +22,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import httpx
 import pytest
 
 from harness.process import CollectedProcess
-from toolkit.redis_servers import RunningRedis, free_port, port_is_open, serve_fake, start_real
+from toolkit.redis_servers import RunningRedis, free_port, port_is_open, start_fake, start_real
 
 HOST = "127.0.0.1"
 STARTUP_LINE = "Application startup complete."
@@ -187,25 +186,9 @@ def start_uvicorn(path: Path, env: dict[str, str], *, label: str, workers: int =
 
 
 def start_redis(kind: str, port: int | None = None) -> RunningRedis:
-    """A Redis of ``kind`` ("real"/"fake") of a test's own, e.g. to stop and restart it.
-
-    The embedded fake server listens with a backlog of 1024 instead of socketserver's 5:
-    a burst of 200 requests makes an app open many Redis connections at once, and with a
-    backlog of 5 the kernel resets some of them (toolkit's ``start_fake`` still uses 5).
-    """
+    """A Redis of ``kind`` ("real"/"fake") of a test's own, e.g. to stop and restart it."""
     port = port or free_port(HOST)
-    if kind == "real":
-        return start_real(port, HOST)
-    server = serve_fake(port, HOST)
-    server.socket.listen(1024)
-    thread = threading.Thread(target=server.serve_forever, name="fakeredis-own", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-
-    return RunningRedis("fake", HOST, port, Path("."), stop)
+    return (start_real if kind == "real" else start_fake)(port, HOST)
 
 
 class Servers:
