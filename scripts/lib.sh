@@ -4,6 +4,7 @@
 #   redis_url_port         the port of REDIS_URL (6379 by default)
 #   redis_answers H P      true when a Redis answers PING on H:P
 #   port_open H P          true when anything accepts TCP connections on H:P
+#   ensure_redis           export REDIS_URL; start a Redis there when none answers (local only)
 # Messages go to stderr so that a script's stdout stays exactly its own output.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -181,4 +182,24 @@ parse_port_option() {
         say "error: --port needs a number"
         exit 2
     fi
+}
+
+# Export REDIS_URL (default redis://localhost:6379/0) and make sure a Redis answers there:
+# start one with scripts/start-redis when the URL points at this machine, else fail.
+# (REDIS_HOST/REDIS_PORT, not HOST/PORT: those are the web apps' own, and may be exported.)
+ensure_redis() {
+    export REDIS_URL="${REDIS_URL:-$DEFAULT_REDIS_URL}"
+    local REDIS_HOST REDIS_PORT PROBE_HOST
+    REDIS_HOST="$(redis_url_host)"
+    REDIS_PORT="$(redis_url_port)"
+    case "$REDIS_HOST" in
+        localhost | 127.0.0.1 | "[::1]" | ::1) PROBE_HOST=127.0.0.1 ;;
+        *) PROBE_HOST="$REDIS_HOST" ;;
+    esac
+    redis_answers "$PROBE_HOST" "$REDIS_PORT" && return 0
+    if [[ "$PROBE_HOST" != 127.0.0.1 ]]; then
+        say "error: no Redis answers at $REDIS_URL (start it on $REDIS_HOST, or unset REDIS_URL)"
+        return 1
+    fi
+    "$REPO_ROOT/scripts/start-redis" --port "$REDIS_PORT" >&2
 }
