@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,9 +71,16 @@ def assert_schema_holds(
         extra=extra,
     )
     try:
-        run = subprocess.run(
-            command, capture_output=True, text=True, timeout=max_seconds, check=False
-        )
+        # schemathesis keeps a .schemathesis/ folder in its working directory: not ours.
+        with tempfile.TemporaryDirectory(prefix="schemathesis-") as scratch:
+            run = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=max_seconds,
+                check=False,
+                cwd=scratch,
+            )
     except subprocess.TimeoutExpired:
         pytest.fail(f"schemathesis did not finish within {max_seconds} s", pytrace=False)
     if run.returncode != 0:
