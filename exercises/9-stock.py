@@ -37,10 +37,11 @@ Or with two worker processes:  uvicorn 9-stock:app --app-dir exercises --workers
 import os
 import sys
 from contextlib import asynccontextmanager
+from typing import Annotated
 
 try:
     import redis.asyncio as redis
-    from fastapi import FastAPI
+    from fastapi import FastAPI, Path
     from fastapi.responses import JSONResponse  # noqa: F401  (TODO: use it)
     from pydantic import BaseModel
 
@@ -79,6 +80,9 @@ class Status(BaseModel):
     status: str
 
 
+# The id in the URL, as text: an int parameter would answer "abc" with FastAPI's 422, not
+# 404. The example lets /docs (and the schema checks) try a product that exists.
+ItemId = Annotated[str, Path(openapi_examples={"a suitcase": {"value": "1"}})]
 NOT_FOUND = {"status": "Product not found"}
 NOT_FOUND_RESPONSE = {404: {"model": Status, "description": "No product has this id"}}
 
@@ -145,9 +149,9 @@ app = protect(
 
 # TODO: GET /list_products                (response_model=list[Product])
 # TODO: GET /list_products/{item_id}      (response_model=ProductDetail,
-#       responses=NOT_FOUND_RESPONSE; declare item_id: str, or "abc" gets a 422)
+#       responses=NOT_FOUND_RESPONSE; declare the parameter as item_id: ItemId)
 # TODO: GET /reserve_product/{item_id}    (response_model=Reservation,
-#       responses=NOT_FOUND_RESPONSE). An unknown id answers
+#       responses=NOT_FOUND_RESPONSE, item_id: ItemId). An unknown id answers
 #       JSONResponse(NOT_FOUND, status_code=404).
 
 
