@@ -15,6 +15,7 @@ import pytest
 import redis
 from web_checks import (
     app_connections,
+    app_functions,
     expect_full_is_503,
     expect_other_hosts_refused,
     expect_reference_schema_holds,
@@ -261,10 +262,10 @@ def test_redis_down_is_503_and_the_app_recovers(target, servers, redis_server, e
 @pytest.mark.task(12)
 def test_reserve_stock_by_id_sets_the_reserved_count(target, monkeypatch, redis_url, redis_client):
     """The course's reserveStockById(itemId, stock) SETs the reserved count."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    module = target.load_module(FILE, monkeypatch)
-    set_reserved = target.function(module, "reserve_stock_by_id", FILE)
-    get_reserved = target.function(module, "get_current_reserved_stock_by_id", FILE)
+    set_reserved, get_reserved = app_functions(
+        target, monkeypatch, redis_url, FILE,
+        "reserve_stock_by_id", "get_current_reserved_stock_by_id",
+    )  # fmt: skip
 
     async def settle(value):
         return await value if inspect.isawaitable(value) else value

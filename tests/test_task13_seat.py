@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 import redis
 from web_checks import (
+    app_functions,
     expect_full_is_503,
     expect_other_hosts_refused,
     expect_reference_schema_holds,
@@ -298,10 +299,9 @@ def test_a_new_sale_starts_only_when_asked(target, servers, run, redis_client):
 @pytest.mark.task(13)
 def test_reserve_seat_sets_the_available_seats(target, monkeypatch, redis_url, redis_client):
     """The course's reserveSeat(number) SETs available_seats to number."""
-    monkeypatch.setenv("REDIS_URL", redis_url)
-    module = target.load_module(FILE, monkeypatch)
-    reserve_seat = target.function(module, "reserve_seat", FILE)
-    current = target.function(module, "get_current_available_seats", FILE)
+    reserve_seat, current = app_functions(
+        target, monkeypatch, redis_url, FILE, "reserve_seat", "get_current_available_seats"
+    )
     reserve_seat(7)
     stored, answered = redis_client.get("available_seats"), current()
     require(

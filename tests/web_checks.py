@@ -27,6 +27,13 @@ def require(condition: bool, message: str) -> None:
         pytest.fail(message, pytrace=False)
 
 
+def app_functions(target, monkeypatch, redis_url: str, filename: str, *names: str) -> list:
+    """The functions ``names`` of the graded app, imported here with REDIS_URL set."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    module = target.load_module(filename, monkeypatch)
+    return [target.function(module, name, filename) for name in names]
+
+
 def expect_other_hosts_refused(server: WebServer, path: str) -> None:
     """A request naming another host (DNS rebinding) is refused with 400, not served."""
     reply = server.http.get(path, headers={"Host": "attacker.example"})
