@@ -22,8 +22,12 @@ Run it:  scripts/run 2            (or: python exercises/1-redis_op.py)
 """
 
 import os
+import sys
 
-# TODO: import what you need (sys, redis).
+try:
+    import redis  # noqa: F401  (TODO: use it)
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

@@ -15,8 +15,12 @@ Run it:  scripts/run 3            (or: python exercises/2-redis_op_async.py)
 
 import asyncio
 import os
+import sys
 
-# TODO: import what you need (sys, redis, redis.asyncio).
+try:
+    import redis.asyncio  # noqa: F401  (TODO: use it; it also gives redis.exceptions)
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

@@ -23,8 +23,12 @@ Run it:  scripts/run 4            (or: python exercises/4-redis_advanced_op.py)
 """
 
 import os
+import sys
 
-# TODO: import what you need (sys, redis).
+try:
+    import redis  # noqa: F401  (TODO: use it)
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

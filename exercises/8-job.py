@@ -10,8 +10,16 @@ Write ``create_push_notifications_jobs(jobs, queue)``:
   ``Notification job JOB_ID failed: ERROR`` when it fails,
   ``Notification job JOB_ID PERCENTAGE% complete`` when it reports progress.
 
+The course throws ``Error('Jobs is not an array')``; in Python the error for an argument
+of the wrong type is ``TypeError``.
+
 The module only defines the function: importing it must not create any job. Task 11
-imports it in its tests; a script would call it with ``pykue.create_queue(REDIS_URL)``.
+imports it in its tests; ``8-job_main.py`` (the course's ``8-job-main.js``) calls it
+with a real queue: ``scripts/run 10`` runs that demo.
+
+Print each line in ONE write (``sys.stdout.write(line + "\\n")``): the events arrive on
+pykue's event thread, and ``print()`` writes the text and the newline separately, so
+two threads printing at once could glue their lines together.
 """
 
 import os

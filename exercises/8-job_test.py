@@ -15,11 +15,15 @@ Run it with ``python -m pytest -v exercises/8-job_test.py``.
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
-import pytest
+try:
+    import pytest
 
-import pykue
+    import pykue
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

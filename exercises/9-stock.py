@@ -1,13 +1,19 @@
 """Task 12 — In stock? (FastAPI + uvicorn + Redis)
 
-A small shop of four suitcases. The catalogue is a Python list; Redis keeps, for each
-product, how many units are reserved (key ``item.ITEM_ID``). Write:
+A small shop of four suitcases. The catalogue ``list_products`` is given in the course's
+shape (``id``, ``name``, ``price``, ``stock``); Redis keeps, for each product, how many
+units are reserved (key ``item.ITEM_ID``). Write:
 
 - ``get_item_by_id(item_id)``: the product with that id, or None. ``item_id`` is the
   text from the URL (or an int); anything that is not exactly a listed id is unknown.
-- ``reserve_stock_by_id(item_id, stock)``: reserve ONE unit of the item in ONE atomic
-  Redis step, only while fewer than ``stock`` units are reserved; True when reserved.
+- ``item_fields(item)``: a product as the routes show it: ``id`` -> ``itemId``, ``name``
+  -> ``itemName``, ``price`` -> ``price``, ``stock`` -> ``initialAvailableQuantity``.
+- ``reserve_stock_by_id(item_id, stock)``: set the reserved count of the item to ``stock``
+  (the course's function: a plain SET of ``item.ITEM_ID``).
 - ``get_current_reserved_stock_by_id(item_id)``: the reserved count (0 when unset).
+- ``reserve_one_by_id(item_id, stock)``: reserve ONE unit in ONE atomic Redis step, only
+  while fewer than ``stock`` units are reserved; True when reserved. (The course reads
+  the count, then calls ``reserveStockById`` with count + 1: two steps, which oversell.)
 
 Routes (exact JSON bodies):
 - ``GET /list_products`` -> every product as
@@ -17,53 +23,98 @@ Routes (exact JSON bodies):
 - ``GET /reserve_product/{itemId}`` -> unknown id: 404 ``{"status": "Product not found"}``;
   none left: ``{"status": "Not enough stock available", "itemId": 1}``; else one unit is
   reserved: ``{"status": "Reservation confirmed", "itemId": 1}``.
-- Redis unreachable -> 503 ``{"status": "Redis unavailable", "error": "..."}``; the app
-  recovers by itself once Redis is back.
 
 Any number of concurrent requests, on any number of server processes, never reserve
-more than the stock. The app listens on PORT (default 1245) of HOST (default 127.0.0.1);
-its OpenAPI page is http://127.0.0.1:1245/docs.
+more than the stock, and one server process holds at most 20 Redis connections however
+many requests arrive. ``protect(app)`` (given) answers 503 with the cause while Redis is
+down, too slow or full, refuses requests for other host names, and serves /docs offline;
+``serve(app)`` (given) runs uvicorn on PORT (default 1245) of HOST (default 127.0.0.1).
 
 Run it:  scripts/run 12           (or: python exercises/9-stock.py)
 Or with two worker processes:  uvicorn 9-stock:app --app-dir exercises --workers 2
 """
 
 import os
-import signal
+import sys
+from contextlib import asynccontextmanager
+from typing import Annotated
 
-import uvicorn
-from fastapi import FastAPI
+try:
+    import redis.asyncio as redis
+    from fastapi import FastAPI, Path
+    from fastapi.responses import JSONResponse  # noqa: F401  (TODO: use it)
+    from pydantic import BaseModel
 
-# TODO: import what you need (redis.asyncio, fastapi.responses.JSONResponse, and the
-#       ConnectionError / TimeoutError classes of redis.exceptions).
+    from pykue.web.guard import protect, serve
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
-LIST_PRODUCTS = [
-    {"itemId": 1, "itemName": "Suitcase 250", "price": 50, "initialAvailableQuantity": 4},
-    {"itemId": 2, "itemName": "Suitcase 450", "price": 100, "initialAvailableQuantity": 10},
-    {"itemId": 3, "itemName": "Suitcase 650", "price": 350, "initialAvailableQuantity": 2},
-    {"itemId": 4, "itemName": "Suitcase 1050", "price": 550, "initialAvailableQuantity": 5},
+list_products = [
+    {"id": 1, "name": "Suitcase 250", "price": 50, "stock": 4},
+    {"id": 2, "name": "Suitcase 450", "price": 100, "stock": 10},
+    {"id": 3, "name": "Suitcase 650", "price": 350, "stock": 2},
+    {"id": 4, "name": "Suitcase 1050", "price": 550, "stock": 5},
 ]
+
+
+# The shapes of the answers, for the OpenAPI page (/docs) and its checks (given code).
+class Product(BaseModel):
+    itemId: int
+    itemName: str
+    price: int
+    initialAvailableQuantity: int
+
+
+class ProductDetail(Product):
+    currentQuantity: int
+
+
+class Reservation(BaseModel):
+    status: str
+    itemId: int
+
+
+class Status(BaseModel):
+    status: str
+
+
+# The id in the URL, as text: an int parameter would answer "abc" with FastAPI's 422, not
+# 404. The example lets /docs (and the schema checks) try a product that exists.
+ItemId = Annotated[str, Path(openapi_examples={"a suitcase": {"value": "1"}})]
 NOT_FOUND = {"status": "Product not found"}
+NOT_FOUND_RESPONSE = {404: {"model": Status, "description": "No product has this id"}}
 
-app = FastAPI(title="In stock?", description="Task 12: list products and reserve stock.")
-
-# TODO: an asyncio Redis client on REDIS_URL (decode_responses=True).
-client = None
+# At most 20 connections per server process: a burst of requests waits (up to 5 s) for a
+# free connection instead of opening one per request.
+pool = redis.BlockingConnectionPool.from_url(
+    REDIS_URL,
+    max_connections=20,
+    timeout=5,
+    decode_responses=True,
+    socket_connect_timeout=2,
+    socket_timeout=5,
+)
+client = redis.Redis(connection_pool=pool)
 
 
 def get_item_by_id(item_id):
     """The product whose id is ``item_id`` (an int or the text from the URL), else None."""
     # TODO: compare as text, so "abc", "-1" or "1.5" simply match nothing.
+    return None
 
 
-async def reserve_stock_by_id(item_id, stock) -> bool:
-    """Reserve one unit of ``item_id`` if fewer than ``stock`` are reserved (atomic)."""
-    # TODO: ONE atomic step on the key item.ITEM_ID: INCR and give the unit back (DECR)
-    #       if that went over ``stock``, or a Lua script run with client.eval(). Reading
-    #       the count, then writing count + 1 later, oversells under concurrent requests.
-    return False
+def item_fields(item) -> dict:
+    """``item`` as the routes show it (the course's field names)."""
+    # TODO: map the course's id, name, price, stock to itemId, itemName, price and
+    #       initialAvailableQuantity.
+    return {}
+
+
+async def reserve_stock_by_id(item_id, stock) -> None:
+    """Set the reserved count of ``item_id`` to ``stock`` (the course's reserveStockById)."""
+    # TODO: SET the key item.ITEM_ID to stock.
 
 
 async def get_current_reserved_stock_by_id(item_id) -> int:
@@ -72,23 +123,36 @@ async def get_current_reserved_stock_by_id(item_id) -> int:
     return 0
 
 
-# TODO: GET /list_products
-# TODO: GET /list_products/{item_id}   (declare item_id: str, or "abc" gets a 422)
-# TODO: GET /reserve_product/{item_id}
-# TODO: an exception handler (@app.exception_handler) for Redis' ConnectionError and
-#       TimeoutError that answers 503 {"status": "Redis unavailable", "error": str(exc)}
+async def reserve_one_by_id(item_id, stock) -> bool:
+    """Reserve one unit of ``item_id`` if fewer than ``stock`` are reserved (atomic)."""
+    # TODO: ONE atomic step on the key item.ITEM_ID: INCR and give the unit back (DECR)
+    #       if that went over ``stock``, or a Lua script run with client.eval(). Reading
+    #       the count, then writing count + 1 later, oversells under concurrent requests.
+    return False
 
 
-def serve(app) -> None:
-    """Run ``app`` on HOST:PORT until Ctrl+C or SIGTERM, then exit 0 (given code)."""
-    # uvicorn re-raises the signal that stopped it; as KeyboardInterrupt it ends quietly.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "1245"))
-    try:
-        uvicorn.run(app, host=host, port=port)
-    except KeyboardInterrupt:
-        pass
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    yield
+    await client.aclose()
+    await pool.disconnect()
+
+
+app = protect(
+    FastAPI(
+        title="In stock?",
+        description="Task 12: list products and reserve stock.",
+        lifespan=lifespan,
+    )
+)
+
+
+# TODO: GET /list_products                (response_model=list[Product])
+# TODO: GET /list_products/{item_id}      (response_model=ProductDetail,
+#       responses=NOT_FOUND_RESPONSE; declare the parameter as item_id: ItemId)
+# TODO: GET /reserve_product/{item_id}    (response_model=Reservation,
+#       responses=NOT_FOUND_RESPONSE, item_id: ItemId). An unknown id answers
+#       JSONResponse(NOT_FOUND, status_code=404).
 
 
 if __name__ == "__main__":

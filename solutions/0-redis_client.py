@@ -17,7 +17,10 @@ Server down:   REDIS_URL=redis://localhost:1 python exercises/0-redis_client.py
 import os
 import sys
 
-import redis
+try:
+    import redis
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

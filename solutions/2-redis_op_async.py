@@ -17,8 +17,11 @@ import asyncio
 import os
 import sys
 
-import redis
-import redis.asyncio
+try:
+    import redis
+    import redis.asyncio
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

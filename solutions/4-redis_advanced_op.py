@@ -25,7 +25,10 @@ Run it:  scripts/run 4            (or: python exercises/4-redis_advanced_op.py)
 import os
 import sys
 
-import redis
+try:
+    import redis
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

@@ -10,11 +10,21 @@ data ``{"phoneNumber": "4153518780", "message": "This is the code to verify your
 Then wait until the job has finished (completed or failed) and exit. Run alone, the
 script prints ``Notification job created: 1`` and waits: nothing processes the job yet
 (that is task 7). Ctrl+C stops it cleanly. Each run stores a new job, so the id grows.
+
+With Redis down, the script prints one line, ``Redis client not connected to the server:
+ERROR_MESSAGE``, and exits with code 1, as in task 1: the given code at the top of
+``main()`` does it (pykue connects lazily, so it asks Redis first).
 """
 
 import os
+import sys
 
-import pykue
+try:
+    import redis
+
+    import pykue
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
@@ -26,6 +36,11 @@ JOB_DATA = {
 
 def main() -> None:
     queue = pykue.create_queue(REDIS_URL)
+    try:
+        queue.client.ping()  # pykue connects lazily, as redis-py does: check Redis first
+    except redis.exceptions.ConnectionError as error:
+        print(f"Redis client not connected to the server: {error}")
+        sys.exit(1)
     job = queue.create("push_notification_code", JOB_DATA)
     job.on("complete", lambda: print("Notification job completed"))
     job.on("failed", lambda: print("Notification job failed"))

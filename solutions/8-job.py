@@ -10,11 +10,20 @@ Write ``create_push_notifications_jobs(jobs, queue)``:
   ``Notification job JOB_ID failed: ERROR`` when it fails,
   ``Notification job JOB_ID PERCENTAGE% complete`` when it reports progress.
 
+The course throws ``Error('Jobs is not an array')``; in Python the error for an argument
+of the wrong type is ``TypeError``.
+
 The module only defines the function: importing it must not create any job. Task 11
-imports it in its tests; a script would call it with ``pykue.create_queue(REDIS_URL)``.
+imports it in its tests; ``8-job_main.py`` (the course's ``8-job-main.js``) calls it
+with a real queue: ``scripts/run 10`` runs that demo.
+
+Print each line in ONE write (``sys.stdout.write(line + "\\n")``): the events arrive on
+pykue's event thread, and ``print()`` writes the text and the newline separately, so
+two threads printing at once could glue their lines together.
 """
 
 import os
+import sys
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
@@ -26,11 +35,16 @@ def create_push_notifications_jobs(jobs, queue) -> None:
         job = queue.create("push_notification_code_3", data)
         report_events(job)
         job.save()
-        print(f"Notification job created: {job.id}")
+        say(f"Notification job created: {job.id}")
+
+
+def say(line: str) -> None:
+    """Print ``line`` in ONE write: events arrive on pykue's event thread (see above)."""
+    sys.stdout.write(line + "\n")
 
 
 def report_events(job) -> None:
     """Print a line for each event of ``job`` (each line names the job's own id)."""
-    job.on("complete", lambda: print(f"Notification job {job.id} completed"))
-    job.on("failed", lambda error: print(f"Notification job {job.id} failed: {error}"))
-    job.on("progress", lambda percent: print(f"Notification job {job.id} {percent}% complete"))
+    job.on("complete", lambda: say(f"Notification job {job.id} completed"))
+    job.on("failed", lambda error: say(f"Notification job {job.id} failed: {error}"))
+    job.on("progress", lambda percent: say(f"Notification job {job.id} {percent}% complete"))

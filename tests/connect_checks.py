@@ -1,11 +1,13 @@
-"""Checks shared by the graders of tasks 1-5: the "not connected" path and clean failures."""
+"""Checks shared by the graders of tasks 1-10: the "not connected" path and clean failures."""
 
 from __future__ import annotations
+
+import subprocess
 
 import pytest
 
 from harness.compare import expect_lines
-from harness.process import Finished
+from harness.process import Finished, script_env
 from toolkit.redis_servers import free_port
 
 
@@ -49,3 +51,53 @@ def expect_exit_0(label: str, script: str, finished: Finished) -> None:
         f"{label}: {script} exited with code {finished.returncode}, expected 0.\n"
         f"stderr:\n{finished.stderr}",
     )
+
+
+NOT_CONNECTED = "Redis client not connected to the server: "
+
+
+def expect_redis_down_line(label: str, start, script: str, timeout: float = 10) -> None:
+    """Tasks 6-10: with Redis down, one "not connected" line, exit code 1, nothing else.
+
+    ``start`` is the grader's ``start`` fixture. A processor that waits for Redis forever
+    is stopped after ``timeout`` seconds and fails with what to do instead.
+    """
+    url, port = closed_url()
+    live = start(script, env_override=script_env(url))
+    try:
+        code = live.proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        live.kill()
+        require(
+            False,
+            f"{label} (server down): {script} was still running {timeout:g}s after it "
+            "started, with Redis down. It must print one line, "
+            f"'{NOT_CONNECTED}ERROR_MESSAGE', and exit with code 1: ping Redis first "
+            "(queue.client.ping()) and catch redis.exceptions.ConnectionError, as in task 1."
+            f"\n  stdout:\n{_shown(live.lines)}\n  stderr (first lines):\n"
+            f"{_shown(live.stderr_lines[:5])}",
+        )
+    live.wait_exit(timeout=5)  # the pipes are read to their end
+    out = [line for line in live.lines if line.strip()]
+    err = [line for line in live.stderr_lines if line.strip()]
+    refused = refused_message(port)
+    require(
+        len(out) == 1 and out[0].startswith(NOT_CONNECTED) and refused in out[0] and not err,
+        f"{label} (server down): {script} must print exactly one line, "
+        f"'{NOT_CONNECTED}{refused}', and nothing on stderr.\n"
+        + (
+            "Hint: catch the error (redis.exceptions.ConnectionError, or pykue.RedisUnavailable "
+            "and its .reason) and print the line instead of letting the traceback out.\n"
+            if any("Traceback" in line for line in err)
+            else ""
+        )
+        + f"  stdout:\n{_shown(live.lines)}\n  stderr:\n{_shown(live.stderr_lines[-15:])}",
+    )
+    require(
+        code == 1,
+        f"{label} (server down): {script} must exit with code 1 (sys.exit(1)), not {code}",
+    )
+
+
+def _shown(lines: list[str]) -> str:
+    return "\n".join(f"    {line}" for line in lines) if lines else "    (nothing)"

@@ -7,6 +7,7 @@ processor, so this task is graded on its own, before task 7 exists.
 import signal
 
 import pytest
+from connect_checks import expect_redis_down_line
 from notification_jobs import NOTIFICATION, created_line, grader_queues, stays_quiet
 
 from harness.compare import expect_lines
@@ -93,3 +94,8 @@ def test_each_run_stores_a_new_job_and_ctrl_c_stops_cleanly(target, start, queue
     inspector = queues()
     for job_id in (1, 2):
         check_stored_job("task 6", inspector, job_id)
+
+
+@pytest.mark.task(6)
+def test_server_down_prints_not_connected_and_exits_1(target, start):
+    expect_redis_down_line("task 6", start, CREATOR)

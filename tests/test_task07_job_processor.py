@@ -8,6 +8,7 @@ course does in two terminals.
 import signal
 
 import pytest
+from connect_checks import expect_redis_down_line
 from notification_jobs import NOTIFICATION, created_line, grader_queues, sending_line
 
 from harness.compare import expect_lines
@@ -75,3 +76,8 @@ def test_processor_with_the_job_creator(target, start):
     code = processor.signal(signal.SIGTERM)
     expect_lines("task 7", [sending_line(NOTIFICATION)], processor.lines)
     check_clean_exit("task 7", processor, code, "SIGTERM")
+
+
+@pytest.mark.task(7)
+def test_server_down_prints_not_connected_and_exits_1(target, start):
+    expect_redis_down_line("task 7", start, PROCESSOR)

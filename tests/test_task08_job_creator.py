@@ -8,12 +8,14 @@ so lines of different jobs may interleave; each job's own lines must keep their 
 import signal
 
 import pytest
+from connect_checks import expect_redis_down_line
 from notification_jobs import (
     COURSE_JOBS,
     completed_line,
     course_event_lines,
     course_handler,
     created_line,
+    expect_no_hash_before_ids,
     failed_line,
     grader_queues,
     progress_line,
@@ -52,6 +54,7 @@ def start_creator(start):
 def check_events(creator, expected_by_job):
     """The lines after the 11 created lines: exact set, each job's lines in order."""
     expect_lines("task 8", CREATED, creator.lines[: len(CREATED)], "first 11 lines")
+    expect_no_hash_before_ids("task 8", creator.lines)
     expected = [line for lines in expected_by_job.values() for line in lines]
     expect_same_lines_any_order(
         "task 8",
@@ -116,3 +119,17 @@ def test_creator_prints_what_the_events_say(target, start, queues):
         for job_id in range(1, 12)
     }
     check_events(creator, expected)
+
+
+@pytest.mark.task(8)
+def test_server_down_prints_not_connected_and_exits_1(target, start):
+    expect_redis_down_line("task 8", start, CREATOR)
+
+
+def test_a_hash_before_the_id_fails_with_the_courses_sample_named():
+    """The grader's hint for the course's ``#39``: the statement has no ``#``."""
+    lines = CREATED + ["Notification job #1 0% complete", "Notification job 1 completed"]
+    with pytest.raises(pytest.fail.Exception) as failure:
+        expect_no_hash_before_ids("task 8", lines)
+    assert "no '#' before the job id" in str(failure.value)
+    expect_no_hash_before_ids("task 8", CREATED + [progress_line(1, 0)])

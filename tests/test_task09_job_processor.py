@@ -2,7 +2,10 @@
 
 The processor runs as a real process. The 11 course jobs come from the test process
 (pykue), which records each job's events as task 8's creator would print them, so this
-task is graded on its own. The last test measures how many jobs run at the same time.
+task is graded on its own. The processor's stdout goes through ``tests/task09_stdout``:
+a line written in two pieces (``print()``: the text, then the newline) waits there for
+the other worker thread's write, so lines glued together show every time, as they do
+now and then on a loaded machine. The last grader measures how many jobs run at once.
 """
 
 import os
@@ -11,6 +14,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from connect_checks import expect_redis_down_line
 from notification_jobs import (
     BLACKLISTED,
     COURSE_JOBS,
@@ -22,10 +26,12 @@ from notification_jobs import (
 )
 
 from harness.compare import expect_same_lines_any_order
+from harness.process import LiveScript
+from harness.target import SOLUTIONS, Target
 
 PROCESSOR = "7-job_processor.py"
 QUEUE = "push_notification_code_2"
-SLOW_SEND = Path(__file__).resolve().parent / "task09_slow_send"
+STDOUT_FIXTURE = Path(__file__).resolve().parent / "task09_stdout"
 SENT = [sending_line(data) for data in COURSE_JOBS if data["phoneNumber"] not in BLACKLISTED]
 
 
@@ -33,6 +39,11 @@ SENT = [sending_line(data) for data in COURSE_JOBS if data["phoneNumber"] not in
 def queues(redis_url):
     with grader_queues(redis_url) as made:
         yield made
+
+
+def grader_env(env: dict[str, str], **switches: str) -> dict[str, str]:
+    """``env`` with the stdout fixture on PYTHONPATH and its switches set."""
+    return dict(env, PYTHONPATH=f"{STDOUT_FIXTURE}{os.pathsep}{env['PYTHONPATH']}", **switches)
 
 
 def check_clean_exit(label, live, code, how):
@@ -64,12 +75,11 @@ def wait_for_all(label, queue, jobs, processor):
         )
 
 
-@pytest.mark.task(9)
-def test_processor_reports_progress_and_fails_blacklisted_numbers(target, start, queues):
+def check_progress_and_blacklist(start, creator) -> None:
+    """The course's 11 jobs: each job's events in order, one Sending line per sent job."""
     events = EventLines()
-    creator = queues()
     jobs = create_course_jobs(creator, events)
-    processor = start(PROCESSOR)
+    processor = start(PROCESSOR, GRADER_MEET_SECONDS="1")
     wait_for_all("task 9", creator, jobs, processor)
     expected = {
         job.id: course_event_lines(job.id, data)
@@ -85,15 +95,22 @@ def test_processor_reports_progress_and_fails_blacklisted_numbers(target, start,
         groups={f"job {job_id}": lines for job_id, lines in expected.items()},
         what="job event (as task 8's creator prints them)",
     )
-    processor.wait_for_count(len(SENT))
+    processor.wait_until(lambda lines: len(lines) >= len(SENT), f"{len(SENT)} lines", 10)
     code = processor.signal(signal.SIGTERM)
     expect_printed_lines_any_order("task 9", SENT, processor.lines)
     check_clean_exit("task 9", processor, code, "SIGTERM")
 
 
 @pytest.mark.task(9)
+def test_processor_reports_progress_and_fails_blacklisted_numbers(target, start, env, queues):
+    check_progress_and_blacklist(
+        lambda name, **switches: start(name, env_override=grader_env(env, **switches)), queues()
+    )
+
+
+@pytest.mark.task(9)
 def test_processor_runs_two_jobs_at_a_time(target, start, env, queues):
-    """Each notification takes 0.4 s here (tests/task09_slow_send): two at a time, no more."""
+    """Each notification takes 0.4 s here (tests/task09_stdout): two at a time, no more."""
     # Queue-level events reach the creating queue object, in the order they happened
     # (each is published by the Lua script that makes the move): count jobs running.
     creator = queues()
@@ -114,18 +131,79 @@ def test_processor_runs_two_jobs_at_a_time(target, start, env, queues):
     creator.on("job complete", finished)
     creator.on("job failed", finished)
     jobs = create_course_jobs(creator)
-    slow_env = dict(
-        env,
-        PYTHONPATH=f"{SLOW_SEND}{os.pathsep}{env['PYTHONPATH']}",
-        GRADER_SEND_SECONDS="0.4",
-    )
-    processor = start(PROCESSOR, env_override=slow_env)
+    processor = start(PROCESSOR, env_override=grader_env(env, GRADER_SEND_SECONDS="0.4"))
     wait_for_all("task 9", creator, jobs, processor)
     check_clean_exit("task 9", processor, processor.signal(signal.SIGTERM), "SIGTERM")
-    expect_same_lines_any_order("task 9", SENT, processor.lines, groups={})
+    expect_printed_lines_any_order("task 9", SENT, processor.lines)
     if most[0] != 2:
         pytest.fail(
             f"task 9: the processor ran up to {most[0]} job(s) at the same time; it must run "
             "two at a time: queue.process('push_notification_code_2', handler, concurrency=2).",
             pytrace=False,
         )
+
+
+@pytest.mark.task(9)
+def test_server_down_prints_not_connected_and_exits_1(target, start):
+    expect_redis_down_line("task 9", start, PROCESSOR)
+
+
+# -- the grader itself: it catches glued lines every time, and accepts a lock ------------
+
+ONE_WRITE = (
+    'sys.stdout.write(f"Sending notification to {phone_number}, with message: {message}\\n")'
+)
+
+
+def processor_variant(folder: Path, replacement: str) -> Target:
+    """The reference processor with its one-write line replaced, in ``folder``."""
+    source = (SOLUTIONS / PROCESSOR).read_text(encoding="utf-8")
+    assert ONE_WRITE in source, f"solutions/{PROCESSOR} no longer holds: {ONE_WRITE}"
+    (folder / PROCESSOR).write_text(source.replace(ONE_WRITE, replacement), encoding="utf-8")
+    return Target(folder)
+
+
+@pytest.fixture
+def run_variant(env, queues):
+    """``run_variant(target)``: the progress grader on ``target``'s processor."""
+    started: list[LiveScript] = []
+
+    def run(variant: Target) -> None:
+        def start(name, **switches):
+            path = variant.script(name)
+            live = LiveScript(path, grader_env(env, **switches), label="task 9")
+            started.append(live)
+            return live
+
+        check_progress_and_blacklist(start, queues())
+
+    yield run
+    for live in started:
+        live.kill()
+
+
+def test_grader_catches_plain_print_from_two_threads(tmp_path, run_variant):
+    variant = processor_variant(
+        tmp_path, 'print(f"Sending notification to {phone_number}, with message: {message}")'
+    )
+    with pytest.raises(pytest.fail.Exception) as failure:
+        run_variant(variant)
+    message = str(failure.value)
+    assert "glued together" in message and "ONE call" in message, message
+
+
+def test_grader_accepts_print_under_a_lock(tmp_path, run_variant):
+    variant = processor_variant(
+        tmp_path,
+        "with PRINTING:\n"
+        '        print(f"Sending notification to {phone_number}, with message: {message}")',
+    )
+    path = variant.script(PROCESSOR)
+    source = path.read_text(encoding="utf-8")
+    path.write_text(
+        source.replace("import os\n", "import os\nimport threading\n", 1).replace(
+            "\nblacklisted_numbers", "\nPRINTING = threading.Lock()\nblacklisted_numbers", 1
+        ),
+        encoding="utf-8",
+    )
+    run_variant(variant)

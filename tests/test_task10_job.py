@@ -1,11 +1,13 @@
-"""Task 10 — 8-job.py: create_push_notifications_jobs(jobs, queue).
+"""Task 10 — 8-job.py: create_push_notifications_jobs(jobs, queue); 8-job_main.py, its demo.
 
 The function is imported into the test process and called twice over: with a queue in
 test mode (jobs recorded, events emitted by hand) and with a real queue, whose jobs a
-worker in the test process then runs.
+worker in the test process then runs. The demo (the course's ``8-job-main.js``) runs as
+a real process.
 """
 
 import pytest
+from connect_checks import expect_exit_0, expect_redis_down_line
 from notification_jobs import (
     COURSE_JOBS,
     completed_line,
@@ -20,6 +22,7 @@ from notification_jobs import (
 from harness.compare import expect_lines, expect_same_lines_any_order
 
 FILE = "8-job.py"
+DEMO = "8-job_main.py"
 QUEUE = "push_notification_code_3"
 JOBS = COURSE_JOBS[:3]
 
@@ -145,3 +148,18 @@ def test_real_queue_jobs_run_on_a_worker(target, monkeypatch, queues, capsys):
         groups={f"job {n}": lines for n, lines in expected.items()},
         what="event",
     )
+
+
+@pytest.mark.task(10)
+def test_the_demo_creates_one_job_and_exits(target, run, queues):
+    target.script(FILE)  # "task 10 not started" names 8-job.py first
+    for job_id in (1, 2):
+        finished = run(DEMO)
+        expect_lines(f"task 10 ({DEMO}, run {job_id})", [created_line(job_id)], finished.stdout)
+        expect_exit_0("task 10", DEMO, finished)
+    check_jobs(f"task 10 ({DEMO}, jobs in Redis)", queues().jobs(), COURSE_JOBS[:1] * 2)
+
+
+@pytest.mark.task(10)
+def test_the_demo_with_redis_down_prints_not_connected(target, start):
+    expect_redis_down_line("task 10", start, DEMO)

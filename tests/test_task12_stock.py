@@ -6,13 +6,26 @@ multi-process, signal and Redis-down tests start their own), and the tests check
 status codes and exact JSON bodies.
 """
 
+import asyncio
+import inspect
 import signal
 from collections import Counter
 
 import pytest
 import redis
+from web_checks import (
+    app_connections,
+    app_functions,
+    expect_full_is_503,
+    expect_other_hosts_refused,
+    expect_reference_schema_holds,
+    expect_taken_port_is_one_line,
+    full_redis,
+    require,
+)
 
 from harness.process import script_env
+from harness.target import SOLUTIONS
 from harness.webserver import Servers, burst, expect_reply, get, start_redis
 
 FILE = "9-stock.py"
@@ -25,6 +38,7 @@ PRODUCTS = [
 NOT_FOUND = {"status": "Product not found"}
 CONFIRMED = {"status": "Reservation confirmed", "itemId": 1}
 SOLD_OUT = {"status": "Not enough stock available", "itemId": 1}
+MAX_CONNECTIONS = 64  # to Redis, per server process, however many requests arrive
 BAD_IDS = ["0", "5", "abc", "-1", "1.5", "1e3", "99999999999999999999999999", "%20"]
 
 
@@ -243,3 +257,93 @@ def test_redis_down_is_503_and_the_app_recovers(target, servers, redis_server, e
         expect_reply(server, "/reserve_product/1 (Redis back)", reply, 200, CONFIRMED)
     finally:
         own.stop()
+
+
+@pytest.mark.task(12)
+def test_reserve_stock_by_id_sets_the_reserved_count(target, monkeypatch, redis_url, redis_client):
+    """The course's reserveStockById(itemId, stock) SETs the reserved count."""
+    set_reserved, get_reserved = app_functions(
+        target, monkeypatch, redis_url, FILE,
+        "reserve_stock_by_id", "get_current_reserved_stock_by_id",
+    )  # fmt: skip
+
+    async def settle(value):
+        return await value if inspect.isawaitable(value) else value
+
+    async def calls():
+        await settle(set_reserved(2, 3))
+        first = await settle(get_reserved(2))
+        await settle(set_reserved(2, 7))
+        return first, await settle(get_reserved(2))
+
+    first, second = asyncio.run(calls())
+    stored = redis_client.get("item.2")
+    require(
+        stored == "7" and (first, second) == (3, 7),
+        "task 12: reserve_stock_by_id(2, 3) then reserve_stock_by_id(2, 7) must SET the key "
+        f"item.2 to the given count (the course's reserveStockById); item.2 holds {stored!r}, "
+        f"and get_current_reserved_stock_by_id(2) answered {first!r}, then {second!r} "
+        "(expected 3, then 7). The atomic one-unit step is reserve_one_by_id.",
+    )
+
+
+@pytest.mark.task(12)
+def test_a_burst_holds_a_bounded_number_of_redis_connections(target, burst_servers):
+    servers, redis_client = burst_servers
+    server = servers.script(FILE)
+    replies = burst([(server, "/reserve_product/1")] * 300)
+    held = app_connections(redis_client)
+    require(
+        held <= MAX_CONNECTIONS,
+        f"task 12: after 300 concurrent requests the server holds {held} connections to "
+        f"Redis (at most {MAX_CONNECTIONS} expected): a connection per request exhausts "
+        "Redis under load. Bound the client's pool: redis.BlockingConnectionPool(..., "
+        "max_connections=20, timeout=5) (given code), and keep using that one client.",
+    )
+    sold_out_exactly(redis_client, replies, "300 concurrent reservations of item 1")
+
+
+@pytest.mark.task(12)
+def test_a_full_redis_is_503_with_the_cause(target, servers, env):
+    with full_redis() as (own, client):
+        server = servers.script(FILE, env=dict(env, REDIS_URL=own.url))
+        expect_reply(
+            server, "/reserve_product/1", get(server, "/reserve_product/1"), 200, CONFIRMED
+        )
+        client.config_set("maxmemory", 1)
+        try:
+            expect_full_is_503(server, "/reserve_product/1", get(server, "/reserve_product/1"))
+            # Reading still works while Redis is full.
+            expect_reply(
+                server, "/list_products/1", get(server, "/list_products/1"), 200,
+                detail(PRODUCTS[0], 1),
+            )  # fmt: skip
+        finally:
+            client.config_set("maxmemory", 0)
+        expect_reply(
+            server, "/reserve_product/1", get(server, "/reserve_product/1"), 200, CONFIRMED
+        )
+
+
+@pytest.mark.task(12)
+def test_other_host_names_and_a_taken_port_are_refused(target, servers, env):
+    server = servers.script(FILE)
+    expect_other_hosts_refused(server, "/reserve_product/1")
+    expect_taken_port_is_one_line(server, env)
+    expect_reply(
+        server, "/list_products/1", get(server, "/list_products/1"), 200, detail(PRODUCTS[0], 0)
+    )
+
+
+def test_reference_schema_holds_under_schemathesis(env):
+    """solutions/9-stock.py: its OpenAPI schema lists what it answers (13.8)."""
+    expect_reference_schema_holds(
+        SOLUTIONS / FILE,
+        env,
+        "task 12 (solutions)",
+        {
+            "/list_products": set(),  # the catalogue is in the code: no Redis, no 503
+            "/list_products/{item_id}": {"404", "503"},
+            "/reserve_product/{item_id}": {"404", "503"},
+        },
+    )

@@ -1,8 +1,9 @@
 """Task 13 — Can I have a seat? (``100-seat.py``): the real server, over HTTP.
 
-Every test starts the graded app as its own process on a free port (its startup sets
-the seats, so a server cannot be shared across fresh databases), then checks status
-codes, exact JSON bodies and the exact lines the server prints.
+Every test starts the graded app as its own process on a free port (its startup opens
+the first sale of a fresh database, so a server cannot be shared across fresh
+databases), then checks status codes, exact JSON bodies and the exact lines the server
+prints.
 """
 
 import re
@@ -11,8 +12,18 @@ from collections import Counter
 
 import pytest
 import redis
+from web_checks import (
+    app_functions,
+    expect_full_is_503,
+    expect_other_hosts_refused,
+    expect_reference_schema_holds,
+    expect_taken_port_is_one_line,
+    full_redis,
+    require,
+)
 
 from harness.compare import expect_lines
+from harness.target import SOLUTIONS
 from harness.webserver import Servers, WebServer, burst, expect_reply, get, start_redis
 from pykue.keys import Keys
 
@@ -111,9 +122,15 @@ def test_a_job_that_cannot_be_saved_is_reservation_failed(target, servers, redis
 
 
 def check_reservations(
-    servers_used: list[WebServer], redis_client, label: str, total: int = 200
+    servers_used: list[WebServer],
+    redis_client,
+    label: str,
+    total: int = 200,
+    seats_left: int = 50,
+    first_id: int = 1,
 ) -> None:
-    """``total`` accepted reservations end as exactly 50 completed jobs, the rest failed."""
+    """``total`` accepted reservations (job ids from ``first_id`` on) end as exactly
+    ``seats_left`` completed jobs, the rest failed."""
 
     def job_lines() -> list[tuple[str, str]]:
         found = []
@@ -129,11 +146,12 @@ def check_reservations(
     lines = job_lines()
     outcomes = Counter(outcome for _, outcome in lines)
     ids = Counter(int(job_id) for job_id, _ in lines)
-    expected = Counter({"completed": 50, f"failed: {NO_SEAT}": total - 50})
-    if outcomes != expected or sorted(ids) != list(range(1, total + 1)):
+    expected = Counter({"completed": seats_left, f"failed: {NO_SEAT}": total - seats_left})
+    wanted_ids = list(range(first_id, first_id + total))
+    if outcomes != expected or sorted(ids) != wanted_ids:
         pytest.fail(
             f"task 13: {label}: the jobs ended as {dict(outcomes)}; the task expects "
-            f"{dict(expected)}, one line per job id 1..{total}.\n"
+            f"{dict(expected)}, one line per job id {first_id}..{wanted_ids[-1]}.\n"
             "Hint: take the seat in ONE atomic Redis step (DECR and give it back if it went "
             "below 0, or a Lua script); reading the count and writing it back later lets two "
             "jobs take the same seat.",
@@ -168,7 +186,7 @@ def test_200_concurrent_reservations_take_exactly_50_seats(target, burst_servers
 @pytest.mark.task(13)
 def test_two_server_processes_share_the_seats(target, burst_servers):
     servers, redis_client = burst_servers
-    # Both started before any reservation (each start of a separate launch resets the seats).
+    # Both start on a fresh database: the first opens the sale, the second joins it.
     first = servers.script(FILE)
     second = servers.script(FILE)
     replies = burst([(first, "/reserve_seat"), (second, "/reserve_seat")] * 100)
@@ -226,3 +244,101 @@ def test_redis_down_is_503_and_the_app_recovers(target, servers, redis_server, e
         expect_get(server, "/available_seats", 200, seats(0))
     finally:
         own.stop()
+
+
+@pytest.mark.task(13)
+def test_a_restart_or_a_second_server_continues_the_sale(target, burst_servers):
+    """Sell 30, restart, start a second server: a burst then confirms exactly 20 more."""
+    servers, redis_client = burst_servers
+    first = servers.script(FILE)
+    expect_all(burst([(first, "/reserve_seat")] * 30), IN_PROCESS, "30 GET /reserve_seat")
+    expect_get(first, "/process", 200, PROCESSING)
+    first.wait_until(
+        lambda *_: len(JOB_LINE.findall(first.output)) >= 30, "30 'Seat reservation job' lines"
+    )
+    expect_get(first, "/available_seats", 200, seats(20))
+    code = first.signal(signal.SIGTERM)
+    assert code == 0, f"task 13: the server exited with code {code} on SIGTERM (expected 0)"
+    restarted = servers.script(FILE)
+    second = servers.script(FILE)
+    for server, how in ((restarted, "restarted"), (second, "second")):
+        reply = get(server, "/available_seats")
+        require(
+            reply.status == 200 and reply.body == seats(20),
+            f"task 13: after 30 of 50 seats were sold, a {how} server answered GET "
+            f"/available_seats with {reply.status} {reply.text[:200]}; it must continue from "
+            "what Redis holds (20 seats), not start the sale over: open the first sale only "
+            "where the keys do not exist yet (SET ... NX), and start a new sale only with "
+            "--new-sale.",
+        )
+    replies = burst([(restarted, "/reserve_seat"), (second, "/reserve_seat")] * 50)
+    expect_all(replies, IN_PROCESS, "100 GET /reserve_seat on two servers")
+    burst([(restarted, "/process"), (second, "/process")])
+    check_reservations(
+        [restarted, second], redis_client, "after a restart and a second server",
+        total=100, seats_left=20, first_id=31,
+    )  # fmt: skip
+
+
+@pytest.mark.task(13)
+def test_a_new_sale_starts_only_when_asked(target, servers, run, redis_client):
+    server = servers.script(FILE)
+    redis_client.set("available_seats", 0)
+    redis_client.set("reservation_enabled", "0")
+    expect_get(server, "/reserve_seat", 200, BLOCKED)
+    finished = run(FILE, args=("--new-sale",))
+    require(
+        finished.returncode == 0 and "Traceback" not in finished.stderr,
+        f"task 13: `python {FILE} --new-sale` must start a new sale and exit with code 0; it "
+        f"exited with code {finished.returncode}.\n{finished.stderr[-2000:]}",
+    )
+    expect_get(server, "/available_seats", 200, seats(50))
+    expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+
+
+@pytest.mark.task(13)
+def test_reserve_seat_sets_the_available_seats(target, monkeypatch, redis_url, redis_client):
+    """The course's reserveSeat(number) SETs available_seats to number."""
+    reserve_seat, current = app_functions(
+        target, monkeypatch, redis_url, FILE, "reserve_seat", "get_current_available_seats"
+    )
+    reserve_seat(7)
+    stored, answered = redis_client.get("available_seats"), current()
+    require(
+        stored == "7" and answered == 7,
+        "task 13: reserve_seat(7) must set available_seats to 7 (the course's reserveSeat); "
+        f"available_seats holds {stored!r} and get_current_available_seats() answered "
+        f"{answered!r}. The route handler of /reserve_seat has a name of its own.",
+    )
+
+
+@pytest.mark.task(13)
+def test_a_full_redis_is_503_with_the_cause(target, servers, env):
+    with full_redis() as (own, client):
+        server = servers.script(FILE, env=dict(env, REDIS_URL=own.url))
+        expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+        client.config_set("maxmemory", 1)
+        try:
+            expect_full_is_503(server, "/reserve_seat", get(server, "/reserve_seat"))
+            expect_get(server, "/available_seats", 200, seats(50))  # reading still works
+        finally:
+            client.config_set("maxmemory", 0)
+        expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+
+
+@pytest.mark.task(13)
+def test_other_host_names_and_a_taken_port_are_refused(target, servers, env):
+    server = servers.script(FILE)
+    expect_other_hosts_refused(server, "/reserve_seat")
+    expect_taken_port_is_one_line(server, env)
+    expect_get(server, "/available_seats", 200, seats(50))
+
+
+def test_reference_schema_holds_under_schemathesis(env):
+    """solutions/100-seat.py: its OpenAPI schema lists what it answers (13.8)."""
+    expect_reference_schema_holds(
+        SOLUTIONS / FILE,
+        env,
+        "task 13 (solutions)",
+        {route: {"503"} for route in ("/available_seats", "/reserve_seat", "/process")},
+    )
