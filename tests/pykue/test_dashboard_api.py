@@ -8,15 +8,11 @@ What Kue's own clients send and accept is stated in test_dashboard_kue.py.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 from conftest import wait_until
 from dashboard_server import Served, serving
@@ -420,65 +416,3 @@ def dashboard_module(make_queue):
     for n in range(3):
         queue.create("email", {"n": n}).save()
     yield from serving(queue)
-
-
-# -- the command line ------------------------------------------------------------------------
-
-
-def test_cli_serves_the_dashboard_on_localhost(redis_url, make_queue):
-    make_queue().create("email").save()
-    port = free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pykue",
-            "dashboard",
-            "--port",
-            str(port),
-            "--redis",
-            redis_url,
-            "--prefix",
-            "t",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line.strip() == f"pykue dashboard for queue 't' on http://127.0.0.1:{port}/"
-
-        def stats():
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/stats", timeout=2).json()
-            except httpx.TransportError:
-                return None
-
-        assert wait_until(stats, "the dashboard to answer", timeout=10)["inactiveCount"] == 1
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-@pytest.mark.parametrize(
-    ("args", "code", "words"),
-    [
-        (["dashboard", "--port", "70000"], 2, "port must be 1..65535"),
-        (["dashboard", "--port", "x"], 2, "not a port number"),
-        (["nonsense"], 2, "invalid choice"),
-        (["dashboard", "--redis", "redis://127.0.0.1:{free}/0"], 1, "cannot reach Redis"),
-        (["check", "--redis", "redis://127.0.0.1:{free}/0"], 1, "cannot reach Redis"),
-    ],
-)
-def test_cli_errors_are_clear(args, code, words):
-    args = [a.replace("{free}", str(free_port())) for a in args]
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run(
-        [sys.executable, "-m", "pykue", *args], capture_output=True, text=True, env=env, timeout=30
-    )
-    assert done.returncode == code, done.stdout + done.stderr
-    assert words in done.stderr
-    assert "Traceback" not in done.stderr
