@@ -41,6 +41,7 @@ def create_app(
     app.state.queue = queue
     app.state.token = token if isinstance(token, Token) else Token(token)
     app.include_router(routes.router)
+    app.state.route_table = routes.router.routes  # for the Allow header of a 405
     app.add_api_route(
         "/", page.page, methods=["GET"], response_class=HTMLResponse, include_in_schema=False
     )

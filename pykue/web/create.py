@@ -47,18 +47,24 @@ def _options(raw: Any, where: str) -> dict[str, Any]:
         raise ApiError(
             400, f"{where}.options has unknown keys {sorted(unknown)}: use {sorted(OPTIONS)}"
         )
+    options = {name: _whole(value) for name, value in options.items()}
+    if isinstance(options.get("backoff"), dict):
+        options["backoff"] = {k: _whole(v) for k, v in options["backoff"].items()}
     _check_option_types(options, where)
     return options
+
+
+def _whole(value: Any) -> Any:
+    """JSON's 842.0 is the integer 842 (JSON Schema says so; Python parses a float)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _check_option_types(options: dict[str, Any], where: str) -> None:
     """What :func:`pykue.admin.build_job` would coerce is refused instead (as the schema says)."""
     priority = options.get("priority")
-    if (
-        "priority" in options
-        and priority not in PRIORITIES
-        and (not isinstance(priority, int) or isinstance(priority, bool))
-    ):
+    is_name = isinstance(priority, str) and priority in PRIORITIES
+    is_number = isinstance(priority, int) and not isinstance(priority, bool)
+    if "priority" in options and not (is_name or is_number):
         names = ", ".join(PRIORITIES)
         raise ApiError(400, f"{where}.options.priority must be one of {names} or an integer")
     if "removeOnComplete" in options and not isinstance(options["removeOnComplete"], bool):

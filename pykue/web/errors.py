@@ -37,12 +37,29 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_reply(exc.status, exc.message, exc.headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else "error"
     if exc.status_code == 404 and message == "Not Found":
         message = "no such route (see /docs)"
-    return error_reply(exc.status_code, message)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_reply(exc.status_code, message, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (Starlette names only the first)."""
+    methods: set[str] = set()
+    for route in getattr(request.app.state, "route_table", ()):
+        if route.path_regex.match(request.url.path):
+            if getattr(route, "name", "") == NOT_ALLOWED:
+                return ["GET"]  # /job/search, /job/types: not ids of /job/{job_id}
+            methods |= route.methods or set()
+    return sorted(methods - {"HEAD"}) or ["GET"]
+
+
+NOT_ALLOWED = "method_not_allowed"  # the name of routes that only answer 405
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

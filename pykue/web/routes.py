@@ -18,7 +18,7 @@ from pykue import admin
 from pykue.job import PRIORITIES
 from pykue.keys import STATES
 from pykue.queue import Queue
-from pykue.web import create, moves, params, reads, schema, search, token
+from pykue.web import create, errors, moves, params, reads, schema, search, token
 from pykue.web.errors import ApiError
 from pykue.web.kue_json import job_json
 from pykue.web.params import Range
@@ -128,6 +128,21 @@ def jobs_state_asc(queue: QueueDep, state: str, start: str, stop: str) -> JSONRe
 @router.get("/job/types", summary="Every job type")
 def job_types(queue: QueueDep) -> list[str]:
     return reads.types(queue)
+
+
+def method_not_allowed(request: Request) -> None:
+    """``/job/search`` and ``/job/types`` are read-only: not job ids to change or delete."""
+    raise ApiError(405, f"{request.method} is not allowed here: use GET", {"Allow": "GET"})
+
+
+for reserved in ("/job/search", "/job/types"):
+    router.add_api_route(
+        reserved,
+        method_not_allowed,
+        methods=["POST", "PUT", "PATCH", "DELETE"],
+        name=errors.NOT_ALLOWED,
+        include_in_schema=False,
+    )
 
 
 @router.get(

@@ -97,7 +97,7 @@ JOB_SPEC = {
     "properties": {
         "type": {"type": "string", "minLength": 1, "maxLength": MAX_TYPE},
         "data": {"description": "any JSON (nested at most 64 levels)"},
-        "options": OPTIONS,
+        "options": {"anyOf": [OPTIONS, {"type": "null"}]},
     },
 }
 NOTHING = {"description": "an empty body: nothing to create (Kue: 204)"}

@@ -416,3 +416,13 @@ def dashboard_module(make_queue):
     for n in range(3):
         queue.create("email", {"n": n}).save()
     yield from serving(queue)
+
+
+def test_a_method_a_path_does_not_answer_is_405_with_every_allowed_method(dashboard):
+    options = dashboard.http.options("/job/1")
+    assert options.status_code == 405
+    assert options.headers["allow"] == "DELETE, GET"
+    for path in ("/job/search", "/job/types"):  # read-only names, not job ids
+        reply = dashboard.http.delete(path)
+        assert (reply.status_code, reply.headers["allow"]) == (405, "GET")
+        assert dashboard.http.options(path).headers["allow"] == "GET"
