@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 
 import pytest
 from browser import chromium
@@ -94,3 +95,38 @@ def test_restart_a_failed_job_from_the_dashboard(dashboard_url, make_queue):
         expect(page.locator("#status")).to_have_text("Job 2 deleted")
         expect(page.locator("#count-delayed")).to_have_text("0")
         assert queue.get_job(2) is None
+
+
+HOSTILE = """<!doctype html><title>cats</title>
+<img src="{dash}/inactive/1">
+<script>
+const dash = "{dash}";
+fetch(dash + "/job", {{method: "POST", mode: "no-cors", body: '{{"type": "evil"}}'}});
+fetch(dash + "/job", {{method: "POST", mode: "no-cors",
+                      headers: {{"Content-Type": "text/plain"}}, body: '{{"type": "evil"}}'}});
+fetch(dash + "/job/1/state/complete", {{method: "PUT"}}).catch(() => {{}});
+fetch(dash + "/job/1", {{method: "DELETE"}}).catch(() => {{}});
+setTimeout(() => {{ document.title = "done"; }}, 1500);
+</script>"""
+
+
+def test_a_page_of_another_site_cannot_change_anything(make_queue):
+    from playwright.sync_api import expect
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    queue = make_queue()
+    queue.create("email", {"to": "bob"}).save()
+    queue.create("email", {"to": "eve"}).save()
+    with contextmanager(serving)(queue) as dash:
+        dash.http.put("/job/1/state/failed")
+        hostile = HTMLResponse(HOSTILE.format(dash=dash.url))
+        evil = Starlette(routes=[Route("/", lambda _request: hostile)])
+        with contextmanager(serving)(None, evil) as other, chromium() as browser:
+            before = queue.counts(), queue.types()
+            page = browser.new_page()
+            page.goto(other.url.replace("127.0.0.1", "localhost") + "/")  # another site
+            expect(page).to_have_title("done")
+            assert (queue.counts(), queue.types()) == before
+            assert queue.get_job(1).state == "failed" and queue.get_job(2).state == "inactive"
