@@ -1,11 +1,14 @@
 """``python -m pykue``: command-line tools for a queue.
 
     python -m pykue counts    [--redis URL] [--prefix q]
-    python -m pykue dashboard [--port 3000] [--host 127.0.0.1] [--redis URL] [--prefix q]
+    python -m pykue dashboard [--port 3000] [--host 127.0.0.1] [--token T]
+                              [--redis URL] [--prefix q]
     python -m pykue check     [--repair] [--redis URL] [--prefix q]
 
-``--redis`` defaults to env REDIS_URL, else redis://localhost:6379/0. Exit codes: 0 fine,
-1 problems remain (check) or Redis unreachable, 2 bad usage.
+``--redis`` defaults to env REDIS_URL, else redis://localhost:6379/0. The dashboard's
+``--token`` defaults to env PYKUE_DASHBOARD_TOKEN: when set, every state change needs it.
+Exit codes: 0 fine, 1 problems remain (check), Redis unreachable or the port is taken,
+2 bad usage.
 """
 
 from __future__ import annotations
@@ -59,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1; 0.0.0.0 exposes the queue to the network)",
     )
+    dash.add_argument(
+        "--token",
+        default=None,
+        help="require this token (16+ characters) on every state change "
+        "(default: env PYKUE_DASHBOARD_TOKEN; the env var keeps it out of `ps`)",
+    )
     chk = sub.add_parser("check", help="verify the queue's invariants in Redis")
     _common(chk)
     chk.add_argument("--repair", action="store_true", help="fix what can be fixed")
@@ -70,14 +79,27 @@ def _counts(queue: pykue.Queue) -> int:
     return 0
 
 
-def _dashboard(queue: pykue.Queue, host: str, port: int) -> int:
-    import uvicorn
-
+def _dashboard(queue: pykue.Queue, host: str, port: int, secret: str | None) -> int:
     from pykue.web import create_app
+    from pykue.web.guard import LOCAL_HOSTS, allowed_hosts, serve
+    from pykue.web.token import Token
 
+    token = Token.from_env(secret)
     queue.counts()  # fail early and clearly when Redis is unreachable
-    print(f"pykue dashboard for queue {queue.prefix!r} on http://{host}:{port}/", flush=True)
-    uvicorn.run(create_app(queue), host=host, port=port, log_level="warning")
+    if not token.required and host.strip("[]") not in LOCAL_HOSTS:
+        print(
+            f"warning: the dashboard on {host} lets anyone who reaches it change the queue: "
+            "set --token or PYKUE_DASHBOARD_TOKEN (see the README)",
+            file=sys.stderr,
+        )
+
+    def listening(url: str) -> None:
+        print(f"pykue dashboard for queue {queue.prefix!r} on {url}/", flush=True)
+        if token.required:
+            print("changes need the token: sign in on the page (or send Authorization: Bearer)")
+
+    app = create_app(queue, token=token, hosts=allowed_hosts(bound=host))
+    serve(app, on_listening=listening, host=host, port=port, log_level="warning")
     return 0
 
 
@@ -106,12 +128,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "dashboard":
+        from pykue.web.token import Token
+
+        try:
+            Token.from_env(args.token)
+        except ValueError as exc:
+            parser.error(str(exc))
     queue = pykue.create_queue(args.redis_url, prefix=args.prefix)
     try:
         if args.command == "counts":
             return _counts(queue)
         if args.command == "dashboard":
-            return _dashboard(queue, args.host, args.port)
+            return _dashboard(queue, args.host, args.port, args.token)
         return _check(queue, args.repair)
     except pykue.PykueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -132,13 +132,14 @@ def json_problem(raw: bytes, max_depth: int = MAX_DEPTH) -> str | None:
 # -- the middleware -------------------------------------------------------------------
 
 
-def allowed_hosts() -> set[str]:
-    """``ALLOWED_HOSTS`` (comma-separated names, ``*`` for any), else localhost and HOST."""
+def allowed_hosts(bound: str | None = None) -> set[str]:
+    """``ALLOWED_HOSTS`` (comma-separated names, ``*`` for any), else localhost and the
+    address the app binds (``bound``, default env HOST)."""
     configured = os.environ.get("ALLOWED_HOSTS", "").strip()
     if configured:
         return {name.strip().lower().strip("[]") for name in configured.split(",") if name.strip()}
     names = set(LOCAL_HOSTS)
-    bound = os.environ.get("HOST", "").strip().lower().strip("[]")
+    bound = (os.environ.get("HOST", "") if bound is None else bound).strip().lower().strip("[]")
     if bound and bound not in ("0.0.0.0", "::"):
         names.add(bound)
     return names
@@ -416,16 +417,25 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(
-    app: ASGIApp, *, on_listening: Callable[[str], None] | None = None, **uvicorn_options: Any
+    app: ASGIApp,
+    *,
+    on_listening: Callable[[str], None] | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    **uvicorn_options: Any,
 ) -> None:
     """Serve ``app`` on HOST:PORT until Ctrl+C or SIGTERM, then return (exit code 0).
 
-    The port is bound before anything is printed, so a taken port is one clear line
-    (exit 1) and ``on_listening(url)`` runs only once the app can really be reached.
+    ``host`` and ``port`` default to env HOST and PORT (127.0.0.1:1245). The port is
+    bound before anything is printed, so a taken port is one clear line (exit 1) and
+    ``on_listening(url)`` runs only once the app can really be reached.
     """
     import uvicorn
 
-    host, port = _listen_address()
+    if host is None or port is None:
+        env_host, env_port = _listen_address()
+        host = env_host if host is None else host
+        port = env_port if port is None else port
     sock = bind(host, port)
     if on_listening is not None:
         shown = f"[{host}]" if ":" in host else host

@@ -243,10 +243,14 @@ def test_dashboard_json_api_on_the_cluster(make_queue):
 
     queue = make_queue()
     queue.create_bulk("email", [{"n": 1}, {"n": 2}])
-    client = TestClient(create_app(queue))
+    client = TestClient(create_app(queue), base_url="http://localhost")  # an allowed Host
     assert client.get("/stats").json()["inactiveCount"] == 2
     assert client.post("/job", json={"type": "email", "data": {"n": 3}}).json()["id"] == 3
     assert [j["id"] for j in client.get("/jobs/inactive/0..10/asc").json()] == [1, 2, 3]
     assert client.put("/job/1/state/complete").status_code == 200
     assert client.delete("/job/2").status_code == 200
-    assert queue.counts() == {"inactive": 1, "delayed": 0, "active": 0, "complete": 1, "failed": 0}
+    assert client.put("/job/3/state/active").status_code == 200  # the dashboard's own script
+    assert [j["id"] for j in client.get("/jobs/0..-1").json()] == [1, 3]
+    assert client.get("/job/search?q=3").json() == ["3"]
+    assert client.get("/job/3").json()["state"] == "active"
+    assert queue.counts() == {"inactive": 0, "delayed": 0, "active": 1, "complete": 1, "failed": 0}
