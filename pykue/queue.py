@@ -456,6 +456,7 @@ class Queue(Emitter):
             return
         if self._closed:
             raise PykueError("this queue was shut down")
+        signals.install_guard()  # a SIGTERM before run() starts waiting still stops cleanly
         group = WorkerGroup(self, job_type, handler, concurrency)
         self.groups.append(group)
         group.start()
