@@ -10,6 +10,21 @@ from __future__ import annotations
 STATES = ("inactive", "delayed", "active", "complete", "failed")
 
 
+def type_part(job_type: str) -> str:
+    """``job_type`` as written in key names: ``%`` and ``:`` percent-encoded, so that no
+    type's keys can be another type's (type ``x:complete`` would otherwise own
+    ``type:x:complete``, the set of type ``x``'s complete jobs). Names without either
+    character are unchanged, so queues saved before this encoding keep their keys."""
+    if "%" in job_type or ":" in job_type:
+        return job_type.replace("%", "%25").replace(":", "%3A")
+    return job_type
+
+
+def type_from_part(part: str) -> str:
+    """The job type a key's :func:`type_part` names."""
+    return part.replace("%3A", ":").replace("%25", "%") if "%" in part else part
+
+
 class Keys:
     """Key names of the queue with ``prefix`` (default ``q``): ``{q}:job:7`` and so on."""
 
@@ -50,12 +65,12 @@ class Keys:
     def of_type(self, job_type: str, state: str | None = None) -> str:
         """Sorted set of the ids of ``job_type`` (in delayed/complete/failed ``state``)."""
         if state is None:
-            return f"{self.base}type:{job_type}"
-        return f"{self.base}type:{job_type}:{state}"
+            return f"{self.base}type:{type_part(job_type)}"
+        return f"{self.base}type:{type_part(job_type)}:{state}"
 
     def wait(self, job_type: str) -> str:
         """Sorted set of inactive ids of ``job_type``, score = priority * 2^40 + seq."""
-        return f"{self.base}wait:{job_type}"
+        return f"{self.base}wait:{type_part(job_type)}"
 
     @property
     def delayed(self) -> str:
@@ -74,7 +89,7 @@ class Keys:
 
     def notify(self, job_type: str) -> str:
         """List idle workers BLPOP on; a token is pushed when a job of the type is ready."""
-        return f"{self.base}notify:{job_type}"
+        return f"{self.base}notify:{type_part(job_type)}"
 
     @property
     def unique(self) -> str:

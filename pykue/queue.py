@@ -14,7 +14,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 
 from pykue import scripts, signals
-from pykue.errors import PykueError, RedisUnavailable
+from pykue.errors import PykueError, RedisUnavailable, is_transient
 from pykue.events import Emitter, EventHub, apply_event
 from pykue.job import Job
 from pykue.keys import STATES, Keys
@@ -48,6 +48,14 @@ def create_queue(
         max_stalls=max_stalls,
         poll_interval=poll_interval,
     )
+
+
+def check_type(job_type: object) -> str:
+    """``job_type`` if it is a non-empty str (any characters: keys encode it), else
+    ValueError."""
+    if not isinstance(job_type, str) or not job_type:
+        raise ValueError(f"a job type must be a non-empty str, not {job_type!r}")
+    return job_type
 
 
 def _safe_url(url: str) -> str:
@@ -133,7 +141,12 @@ class Queue(Emitter):
             self._scripts_loaded = True
 
     def __repr__(self) -> str:
-        return f"<Queue {self.prefix!r} at {_safe_url(self.url)}>"
+        return f"<Queue {self.prefix!r} at {self.url_shown}>"
+
+    @property
+    def url_shown(self) -> str:
+        """The Redis URL without its password."""
+        return _safe_url(self.url)
 
     def unavailable(self, reason: object) -> RedisUnavailable:
         """The error to raise when Redis fails us."""
@@ -143,16 +156,25 @@ class Queue(Emitter):
         """Run a Redis call; turn redis-py errors into pykue errors."""
         try:
             return fn()
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise self.unavailable(exc) from exc
         except redis.RedisError as exc:
-            raise PykueError(f"Redis at {_safe_url(self.url)} refused a command: {exc}") from exc
+            raise self.translate(exc) from None
+
+    def translate(self, exc: redis.RedisError) -> PykueError:
+        """The pykue error for a redis-py one: RedisUnavailable when Redis is down, slow or
+        full (it may work again later), else PykueError (Redis refused the command)."""
+        if is_transient(exc):
+            return self.unavailable(exc)
+        return PykueError(f"Redis at {_safe_url(self.url)} refused a command: {exc}")
+
+    def ping(self) -> bool:
+        """True when Redis answers; raises RedisUnavailable (with the cause) when not."""
+        return bool(self._call(lambda: self.client.ping()))
 
     # -- creating jobs -------------------------------------------------------------------
 
     def create(self, job_type: str, data: Any = None) -> Job:
         """A new job of ``job_type`` (not saved yet); data must be JSON."""
-        return Job(self, job_type, data)
+        return Job(self, check_type(job_type), data)
 
     def _add_args(self, job: Job) -> list[Any]:
         backoff = json.dumps(job.backoff_config) if job.backoff_config else ""
@@ -196,7 +218,7 @@ class Queue(Emitter):
 
     def create_bulk(self, job_type: str, items: Iterable[Any]) -> list[Job]:
         """Create and save one job per data item in a single pipelined round trip."""
-        jobs = [Job(self, job_type, data) for data in items]
+        jobs = [Job(self, check_type(job_type), data) for data in items]
         if self.test_mode.active:
             for job in jobs:
                 job.save()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from pykue import scripts
-from pykue.errors import JobDataError
+from pykue.errors import JobDataError, RedisUnavailable
 from pykue.job import Job, to_json
 
 if TYPE_CHECKING:
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # The other attributes of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
 FETCHED_FIELDS = ("id", "data", "priority", "max_attempts", "attempts_made")
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
+QUIET = 5.0  # s after Redis came back in which a stale connection's failure is no news
 
 
 def handler_kind(handler: Callable[..., Any]) -> str:
@@ -78,7 +79,7 @@ class _Done:
             )
             return
         if err is not None and err is not False:
-            self.outcome = ("failed", error_text(err))
+            self.outcome = failure(err)
         else:
             self.outcome = ("complete", result)
         self.event.set()
@@ -91,8 +92,11 @@ def run_handler(
     loop: asyncio.AbstractEventLoop | None = None,
     kind: str | None = None,
 ) -> tuple[str | None, Any]:
-    """Run ``handler`` on ``job``: ("complete", result) | ("failed", message) | (None, None).
+    """Run ``handler`` on ``job``: ("complete", result) | ("failed", message) |
+    ("retry", message) | (None, None).
 
+    "retry": the handler failed with :class:`RedisUnavailable` (a pykue call in it, such as
+    ``job.log()``, could not reach Redis, or Redis is full): not the job's failure.
     (None, None) means ``abandon`` was set (shutdown) before a done-style handler finished.
     """
     kind = kind or handler_kind(handler)
@@ -103,7 +107,7 @@ def run_handler(
                 handler(job, done)
             except Exception as exc:
                 if not done.event.is_set():
-                    return "failed", error_text(exc)
+                    return failure(exc)
                 traceback.print_exc(file=sys.stderr)
             while not done.event.wait(0.2):
                 if abandon.is_set():
@@ -119,7 +123,12 @@ def run_handler(
             return "complete", asyncio.run(coro)
         return "complete", loop.run_until_complete(coro)
     except Exception as exc:
-        return "failed", error_text(exc)
+        return failure(exc)
+
+
+def failure(err: Any) -> tuple[str, str]:
+    """("retry", message) for a Redis failure, else ("failed", message)."""
+    return ("retry" if isinstance(err, RedisUnavailable) else "failed"), error_text(err)
 
 
 class WorkerGroup:
@@ -141,8 +150,12 @@ class WorkerGroup:
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.heartbeat: threading.Thread | None = None
+        self._lost = 0  # Redis failed us since it last answered: 1 reported, 2 not (_report)
+        self._back_at = -QUIET
+        self._retry_wait = 0.0  # back-off after a job whose handler met a Redis failure
         self._fetch = scripts.load("move_to_active")
         self._finish = scripts.load("move_to_finished")
+        self._give_back = scripts.load("move_to_inactive")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -269,6 +282,10 @@ class WorkerGroup:
         outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
         if outcome is None:  # shutdown gave it back
             return None
+        if outcome == "retry":  # Redis failed the handler: not the job's fault
+            self._give_back_after_redis_error(client, job, payload)
+            return None
+        self._retry_wait = 0.0
         if outcome == "complete":
             try:
                 payload = to_json(payload, "handler result")
@@ -277,6 +294,33 @@ class WorkerGroup:
         else:
             payload = str(payload)
         return self._complete(client, job, outcome, payload)
+
+    def _give_back_after_redis_error(self, client: redis.Redis, job: Job, error: str) -> None:
+        """``job``'s handler met a Redis failure (e.g. ``job.log()`` on a full Redis): the
+        job goes back to inactive, no attempt counted, and this worker waits (growing up
+        to 10 s) before it takes another job, instead of burning through the queue."""
+        self._retry_wait = min(max(self._retry_wait * 2, 0.5), 10.0)
+        print(
+            f"pykue: job {job.id} given back to inactive, not failed: Redis failed its handler"
+            f" ({error}); next job in {self._retry_wait:g}s",
+            file=sys.stderr,
+            flush=True,
+        )
+        job._finishing = True
+        backoff = 0.05
+        q = self.queue
+        while not self.closed:
+            try:
+                self._eval(client, self._give_back, [q.keys.base, job.id, job._token])
+                break
+            except redis.RedisError as exc:  # its lease lapses meanwhile: the sweep returns it
+                self._report(exc)
+                if self.stopping.wait(backoff):
+                    break
+                backoff = min(backoff * 2, 2.0)
+        with self.lock:
+            self.active.pop(job.id, None)
+        self.stopping.wait(self._retry_wait)
 
     def _next(self, client: redis.Redis) -> Job | None:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
@@ -290,6 +334,7 @@ class WorkerGroup:
                     self._eval(client, self._fetch, [q.keys.base, self.type, token, q.lease_ms]),
                     token,
                 )
+                self._back()
                 if job is not None:
                     return job
                 client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
@@ -328,6 +373,7 @@ class WorkerGroup:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            self._back()
             status = reply[0]
             with self.lock:
                 self.active.pop(job.id, None)
@@ -361,12 +407,38 @@ class WorkerGroup:
             raise
 
     def _report(self, exc: Exception) -> None:
-        if self.closed:
+        """Say once that Redis is lost (the threads retry quietly until :meth:`_back`).
+
+        A stale connection failing just after Redis came back (within ``QUIET`` s) is a
+        loss too, but not news: it is not reported, nor is its end."""
+        if self.closed or self._lost:
             return
-        now = time.monotonic()
-        if now - getattr(self, "_last_report", 0.0) > 5:
-            self._last_report = now
-            print(f"pykue: {self.queue.unavailable(exc)}; retrying", file=sys.stderr)
+        with self.lock:
+            if self._lost:
+                return
+            quiet = time.monotonic() - self._back_at < QUIET
+            self._lost = 2 if quiet else 1
+        if not quiet:
+            print(
+                f"pykue: workers of {self.type!r}: {self.queue.translate(exc)} "
+                "(retrying until it answers)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _back(self) -> None:
+        """Redis answered: if it was lost, say once that it is back."""
+        if not self._lost:  # the hot path: one attribute read
+            return
+        with self.lock:
+            reported, self._lost = self._lost == 1, 0
+            self._back_at = time.monotonic()
+        if reported:
+            print(
+                f"pykue: workers of {self.type!r}: Redis at {self.queue.url_shown} is back",
+                file=sys.stderr,
+                flush=True,
+            )
 
     # -- the heartbeat -------------------------------------------------------------------
 
@@ -410,6 +482,7 @@ class WorkerGroup:
                     wait = 0
                 elif due_ms >= 0:
                     wait = min(wait, due_ms / 1000)
+                self._back()
             except Exception as exc:  # redis-py may fail oddly while shutdown closes sockets
                 if self.closed:
                     break

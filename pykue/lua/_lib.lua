@@ -20,6 +20,25 @@ end
 
 local function jkey(id) return P .. 'job:' .. id end
 
+-- A job type as written in key names (pykue/keys.py type_part): '%' and ':' percent-encoded,
+-- so that no type's keys can be another type's ('x' + ':complete' is not 'x:complete').
+local function tpart(jtype)
+  if string.find(jtype, '[%%:]') then
+    return (string.gsub(jtype, '[%%:]', {['%'] = '%25', [':'] = '%3A'}))
+  end
+  return jtype
+end
+
+-- Sorted set of the ids of `jtype` (in `state`: delayed, complete or failed, if given).
+local function type_key(jtype, state)
+  if state then return P .. 'type:' .. tpart(jtype) .. ':' .. state end
+  return P .. 'type:' .. tpart(jtype)
+end
+
+-- Sorted set of the inactive ids of `jtype`; the list its idle workers BLPOP on.
+local function wait_key(jtype) return P .. 'wait:' .. tpart(jtype) end
+local function notify_key(jtype) return P .. 'notify:' .. tpart(jtype) end
+
 local function jstr(s)
   -- a Lua string as a JSON string literal
   return cjson.encode(tostring(s))
@@ -42,11 +61,11 @@ end
 local function index_state(id, jtype, old, new)
   if old == 'delayed' or old == 'complete' or old == 'failed' then
     redis.call('ZREM', P .. 'jobs:' .. old, id)
-    redis.call('ZREM', P .. 'type:' .. jtype .. ':' .. old, id)
+    redis.call('ZREM', type_key(jtype, old), id)
   end
   if new == 'delayed' or new == 'complete' or new == 'failed' then
     redis.call('ZADD', P .. 'jobs:' .. new, id, id)
-    redis.call('ZADD', P .. 'type:' .. jtype .. ':' .. new, id, id)
+    redis.call('ZADD', type_key(jtype, new), id, id)
   end
 end
 
@@ -54,8 +73,8 @@ end
 local function push_wait(id, jtype, priority)
   local seq = redis.call('INCR', P .. 'seq')
   local score = string.format('%d', tonumber(priority) * 1099511627776 + seq)
-  redis.call('ZADD', P .. 'wait:' .. jtype, score, id)
-  local nk = P .. 'notify:' .. jtype
+  redis.call('ZADD', wait_key(jtype), score, id)
+  local nk = notify_key(jtype)
   if redis.call('LLEN', nk) < 64 then
     redis.call('LPUSH', nk, '1')
   end
@@ -123,10 +142,10 @@ end
 -- false if there is none. `before`: an event (JSON) to publish ahead of this job's "start",
 -- in the same message, or nil; it is not published when there is no job to take.
 local function take_next(jtype, token, lease_ms, now_s, before)
-  local popped = redis.call('ZPOPMIN', P .. 'wait:' .. jtype)
+  local popped = redis.call('ZPOPMIN', wait_key(jtype))
   if #popped == 0 then
     -- nothing runnable: any wake-up token left is stale
-    redis.call('DEL', P .. 'notify:' .. jtype)
+    redis.call('DEL', notify_key(jtype))
     return false
   end
   local id = popped[1]

@@ -29,7 +29,7 @@ if unique then
 end
 redis.call('SADD', P .. 'types', jtype)
 redis.call('ZADD', P .. 'jobs', id, id)
-redis.call('ZADD', P .. 'type:' .. jtype, id, id)
+redis.call('ZADD', type_key(jtype), id, id)
 if delay > 0 then
   push_delayed(id, jtype, nil, now + delay, now)
 else

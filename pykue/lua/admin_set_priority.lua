@@ -7,7 +7,7 @@ local f = redis.call('HMGET', k, 'type', 'state', 'priority')
 if not f[1] then return 0 end
 redis.call('HSET', k, 'priority', priority, 'updated_at', now_ms())
 if f[2] == 'inactive' then
-  local wk = P .. 'wait:' .. f[1]
+  local wk = wait_key(f[1])
   local score = redis.call('ZSCORE', wk, id)
   if score then
     local seq = tonumber(score) - tonumber(f[3] or '0') * 1099511627776

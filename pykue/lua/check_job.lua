@@ -28,9 +28,9 @@ if ktype == 'none' then
   local keys = {P .. 'jobs', P .. 'delayed', P .. 'active'}
   for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'jobs:' .. s end
   for _, t in ipairs(types) do
-    keys[#keys + 1] = P .. 'type:' .. t
-    keys[#keys + 1] = P .. 'wait:' .. t
-    for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'type:' .. t .. ':' .. s end
+    keys[#keys + 1] = type_key(t)
+    keys[#keys + 1] = wait_key(t)
+    for _, s in ipairs(BY_ID) do keys[#keys + 1] = type_key(t, s) end
   end
   for _, key in ipairs(keys) do
     if listed(key) then
@@ -78,7 +78,7 @@ if state == 'active' and (token == '' or not listed(P .. 'active')) then
     redis.call('ZREM', P .. 'active', id)
     redis.call('HDEL', k, 'token', 'ttl_deadline')
     redis.call('HSET', k, 'state', 'inactive', 'updated_at', now)
-    if not listed(P .. 'wait:' .. jtype) then push_wait(id, jtype, f[4] or 0) end
+    if not listed(wait_key(jtype)) then push_wait(id, jtype, f[4] or 0) end
     wait_done = true
     state = 'inactive'
     token = ''
@@ -91,22 +91,22 @@ end
 -- where the job must be listed, given its state
 local want = {}
 want[P .. 'jobs'] = true
-want[P .. 'type:' .. jtype] = true
+want[type_key(jtype)] = true
 if state == 'inactive' then
-  want[P .. 'wait:' .. jtype] = true
+  want[wait_key(jtype)] = true
 elseif state == 'active' then
   want[P .. 'active'] = true
 else
   want[P .. 'jobs:' .. state] = true
-  want[P .. 'type:' .. jtype .. ':' .. state] = true
+  want[type_key(jtype, state)] = true
   if state == 'delayed' then want[P .. 'delayed'] = true end
 end
 local keys = {P .. 'jobs', P .. 'delayed', P .. 'active'}
 for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'jobs:' .. s end
 for _, t in ipairs(types) do
-  keys[#keys + 1] = P .. 'type:' .. t
-  keys[#keys + 1] = P .. 'wait:' .. t
-  for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'type:' .. t .. ':' .. s end
+  keys[#keys + 1] = type_key(t)
+  keys[#keys + 1] = wait_key(t)
+  for _, s in ipairs(BY_ID) do keys[#keys + 1] = type_key(t, s) end
 end
 for _, key in ipairs(keys) do
   local is_in = listed(key)
@@ -121,7 +121,7 @@ for _, key in ipairs(keys) do
       problem('state_set', 'job ' .. id .. ' (' .. state .. ', type ' .. jtype
         .. ') is missing from ' .. key, repair)
       if repair then
-        if key == P .. 'wait:' .. jtype then
+        if key == wait_key(jtype) then
           if not wait_done then push_wait(id, jtype, f[4] or 0) end
         elseif key == P .. 'delayed' then
           redis.call('ZADD', key, tonumber(f[6] or '') or now, id)

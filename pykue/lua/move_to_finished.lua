@@ -19,7 +19,7 @@ if f[1] ~= 'active' or f[2] ~= token then
 elseif outcome == 'complete' then
   local jtype = f[3]
   if f[4] == '1' then
-    for _, key in ipairs({P .. 'jobs', P .. 'type:' .. jtype, P .. 'active'}) do
+    for _, key in ipairs({P .. 'jobs', type_key(jtype), P .. 'active'}) do
       redis.call('ZREM', key, id)
     end
     drop_unique(id, k)

@@ -9,7 +9,7 @@ if not f[1] then return 0 end
 local jtype, old = f[1], f[2]
 local now = now_ms()
 release(id)
-redis.call('ZREM', P .. 'wait:' .. jtype, id)
+redis.call('ZREM', wait_key(jtype), id)
 redis.call('ZREM', P .. 'delayed', id)
 if new == 'delayed' then
   push_delayed(id, jtype, old, now + tonumber(ARGV[4] or '0'), now)

@@ -156,7 +156,7 @@ def test_redis_down_gives_a_clear_error():
     queue.shutdown()
 
 
-def test_a_worker_survives_a_redis_restart(redis_server, tmp_path):
+def test_a_worker_survives_a_redis_restart(redis_server, tmp_path, capfd):
     start = start_real if redis_server.kind == "real" else start_fake
     port = free_port()
     server = start(port, workdir=tmp_path / "redis")
@@ -180,6 +180,10 @@ def test_a_worker_survives_a_redis_restart(redis_server, tmp_path):
     finally:
         queue.shutdown(timeout=0.5)
         server.stop()
+    err = capfd.readouterr().err
+    # one line when Redis is lost, one when it is back: not one per retry
+    assert err.count("retrying until it answers") == 1, err
+    assert err.count(f"Redis at {url} is back") == 1, err
 
 
 def test_a_worker_started_while_redis_is_down_waits_for_it(redis_server, tmp_path, capfd):
