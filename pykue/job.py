@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from pykue.emitter import Emitter
 from pykue.errors import JobDataError, PykueError
-from pykue.events import Emitter
-from pykue.keys import STATES
-
-if TYPE_CHECKING:
-    from pykue.queue import Queue
+from pykue.keys import STATES, check_states
 
 PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10, "critical": -15}
 
@@ -32,6 +29,26 @@ LAZY_FIELDS = {
     "ttl_ms": "ttl",
     "progress_percent": "progress",
 }
+
+
+class Storage(Protocol):
+    """The calls a job makes to where it is stored (:class:`pykue.backend.Backend`)."""
+
+    def save(self, job: Job) -> None: ...
+    def emit(self, job: Job, event: str, args: list) -> None: ...
+    def progress(self, job: Job, percent: int, data: Any, data_json: str) -> None: ...
+    def log(self, job: Job, line: str) -> None: ...
+    def logs(self, job: Job) -> list[str]: ...
+    def remove(self, job: Job) -> bool: ...
+    def set_state(self, job: Job, state: str, delay_ms: int) -> None: ...
+    def restart(self, job_id: int, states: list[str], job: Job | None) -> bool: ...
+    def read_fields(self, job_id: int, names: list[str]) -> list[str | None]: ...
+
+
+class Link(Protocol):
+    """A job's way to its storage: ``link.backend`` (test mode swaps it)."""
+
+    backend: Storage
 
 
 def _find_unjsonable(value: Any, path: str) -> str | None:
@@ -72,9 +89,9 @@ def to_json(value: Any, what: str = "job data") -> str:
 class Job(Emitter):
     """A unit of work of ``type`` with JSON ``data``; create it with ``queue.create()``."""
 
-    def __init__(self, queue: Queue, job_type: str, data: Any = None) -> None:
+    def __init__(self, link: Link, job_type: str, data: Any = None) -> None:
         super().__init__()
-        self.queue = queue
+        self.link = link
         self.type = job_type
         self.data = {} if data is None else data
         self._data_json = to_json(self.data)
@@ -101,7 +118,6 @@ class Job(Emitter):
         self._finished = False
         self._finishing = False
         self._token: str | None = None  # set while a worker of this process holds the lease
-        self._test_logs: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.type!r} {self.state}>"
@@ -167,7 +183,7 @@ class Job(Emitter):
     def save(self, callback: Callable[..., Any] | None = None) -> Job:
         """Store the job (ids 1, 2, 3 ...); ``callback(err)`` is Kue's form, else it raises."""
         try:
-            self.queue._save(self)
+            self.link.backend.save(self)
         except Exception as exc:
             if callback is None:
                 raise
@@ -179,7 +195,7 @@ class Job(Emitter):
 
     def emit(self, event: str, *args: Any) -> Job:
         """Deliver ``event`` as if it had happened (for tests): job and queue callbacks run."""
-        self.queue._deliver_local(self, event, list(args))
+        self.link.backend.emit(self, event, list(args))
         return self
 
     # -- for handlers --------------------------------------------------------------------
@@ -188,28 +204,28 @@ class Job(Emitter):
         """Report progress; percent = min(100, completed*100//total). Returns the percent."""
         percent = int(min(100, completed * 100 // total)) if total else 0
         data_json = to_json(data, "progress data")
-        self.queue._progress(self, percent, data, data_json)
+        self.link.backend.progress(self, percent, data, data_json)
         return percent
 
     def log(self, fmt: str, *args: Any) -> Job:
         """Append a log line (``fmt % args`` when args are given)."""
         line = fmt % args if args else str(fmt)
-        self.queue._log(self, line)
+        self.link.backend.log(self, line)
         return self
 
     def logs(self) -> list[str]:
         """The job's log lines."""
-        return self.queue._logs(self)
+        return self.link.backend.logs(self)
 
     def remove(self) -> bool:
         """Delete the job (from every state); True if it existed."""
-        return self.queue._remove(self)
+        return self.link.backend.remove(self)
 
     def set_state(self, state: str, delay_ms: int = 0) -> Job:
         """Move the job to ``state`` (inactive = restart, resets attempts); atomic."""
         if state not in STATES or state == "active":
             raise PykueError(f"cannot set state {state!r}; use inactive, delayed, complete, failed")
-        self.queue._set_state(self, state, delay_ms)
+        self.link.backend.set_state(self, state, delay_ms)
         self.state = state
         return self
 
@@ -217,7 +233,7 @@ class Job(Emitter):
         """Run the job again: back to inactive, attempts reset, if its state is one of
         ``only_from`` (checked atomically); False, changing nothing, if it is not (or the
         job no longer exists)."""
-        return self.queue.restart(self, only_from=only_from)
+        return self.link.backend.restart(self.id, check_states(only_from), self)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -225,8 +241,8 @@ class Job(Emitter):
         # only called for attributes not set: the lazy ones of a job a worker fetched
         if name not in LAZY_FIELDS or "_lazy" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        queue, names = self.queue, list(LAZY_FIELDS.values())
-        values = queue._call(lambda: queue.client.hmget(queue.keys.job(self.id), names))
+        names = list(LAZY_FIELDS.values())
+        values = self.link.backend.read_fields(self.id, names)
         mine = {k: v for k, v in self.__dict__.items() if k in LAZY_FIELDS}  # set since
         self._set_lazy(dict(zip(names, values, strict=True)))
         self.__dict__.update(mine)
@@ -248,14 +264,14 @@ class Job(Emitter):
             setattr(self, name, int(value) if value else None)
 
     @classmethod
-    def fetched(cls, queue: Queue, job_type: str, fields: list, token: str) -> Job:
+    def fetched(cls, link: Link, job_type: str, fields: list, token: str) -> Job:
         """A job a worker just made active: ``fields`` as lua/_lib.lua take_next returns them
         (id, data, priority, max_attempts, attempts_made); the rest of its attributes are
         read from Redis when first used."""
         job = cls.__new__(cls)
         d = job.__dict__
         d["_listeners"] = {}
-        d["queue"] = queue
+        d["link"] = link
         d["id"] = int(fields[0])
         d["type"] = job_type
         d["_data_json"] = fields[1]
@@ -269,17 +285,16 @@ class Job(Emitter):
         d["_finished"] = False
         d["_finishing"] = False
         d["_token"] = token
-        d["_test_logs"] = []
         d["duplicate"] = False
         d["_lazy"] = True
         return job
 
     @classmethod
-    def from_fields(cls, queue: Queue, fields: dict[str, str]) -> Job:
+    def from_fields(cls, link: Link, fields: dict[str, str]) -> Job:
         """A Job from its Redis hash."""
         job = cls.__new__(cls)
         Emitter.__init__(job)
-        job.queue = queue
+        job.link = link
         job.type = fields.get("type", "")
         job._data_json = fields.get("data", "null")
         job.data = json.loads(job._data_json)
@@ -297,7 +312,6 @@ class Job(Emitter):
         job._finished = job.state in ("complete", "failed")
         job._token = None
         job._finishing = False
-        job._test_logs = []
         return job
 
     def to_dict(self) -> dict[str, Any]:

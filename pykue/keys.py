@@ -10,6 +10,20 @@ from __future__ import annotations
 STATES = ("inactive", "delayed", "active", "complete", "failed")
 
 
+def check_state(state: str | None) -> None:
+    """ValueError unless ``state`` is None or one of :data:`STATES`."""
+    if state is not None and state not in STATES:
+        raise ValueError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+
+
+def check_states(states: str | tuple[str, ...] | list[str]) -> list[str]:
+    """``states`` (one or several) as a list, each checked by :func:`check_state`."""
+    found = [states] if isinstance(states, str) else list(states)
+    for state in found:
+        check_state(state)
+    return found
+
+
 def type_part(job_type: str) -> str:
     """``job_type`` as written in key names: ``%`` and ``:`` percent-encoded, so that no
     type's keys can be another type's (type ``x:complete`` would otherwise own

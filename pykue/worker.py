@@ -9,25 +9,25 @@ group's active jobs in one call, promotes delayed jobs and sweeps stalled ones.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import sys
 import threading
 import time
 import traceback
 import uuid
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import redis
 
 from pykue import scripts
-from pykue.errors import JobDataError, RedisUnavailable
+from pykue.errors import JobDataError
+from pykue.handlers import handler_kind, run_handler
 from pykue.job import Job, to_json
 
 if TYPE_CHECKING:
-    from pykue.queue import Queue
+    from pykue.job import Link
+    from pykue.redis_conn import RedisConnection
 
 # The job fields take_next (lua/_lib.lua) returns, in its order.
 # The other attributes of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
@@ -36,106 +36,19 @@ IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 QUIET = 5.0  # s after Redis came back in which a stale connection's failure is no news
 
 
-def handler_kind(handler: Callable[..., Any]) -> str:
-    """ "async", "done" (takes job, done) or "return" (takes job)."""
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004
-    ):
-        return "async"
-    try:
-        params = [
-            p
-            for p in inspect.signature(handler).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-    except (TypeError, ValueError):
-        return "return"
-    if len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params):
-        return "done"
-    return "return"
-
-
-def error_text(err: Any) -> str:
-    """The message of a failure given as an exception, a string or anything else."""
-    if isinstance(err, BaseException):
-        return str(err) or type(err).__name__
-    return str(err)
-
-
-class _Done:
-    """The ``done`` callback of one job run: first call wins, later calls warn."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.event = threading.Event()
-        self.outcome: tuple[str, Any] | None = None
-
-    def __call__(self, err: Any = None, result: Any = None) -> None:
-        if self.event.is_set():
-            warnings.warn(
-                f"pykue: done() called more than once for job {self.job.id}; ignored",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return
-        if err is not None and err is not False:
-            self.outcome = failure(err)
-        else:
-            self.outcome = ("complete", result)
-        self.event.set()
-
-
-def run_handler(
-    handler: Callable[..., Any],
-    job: Job,
-    abandon: threading.Event,
-    loop: asyncio.AbstractEventLoop | None = None,
-    kind: str | None = None,
-) -> tuple[str | None, Any]:
-    """Run ``handler`` on ``job``: ("complete", result) | ("failed", message) |
-    ("retry", message) | (None, None).
-
-    "retry": the handler failed with :class:`RedisUnavailable` (a pykue call in it, such as
-    ``job.log()``, could not reach Redis, or Redis is full): not the job's failure.
-    (None, None) means ``abandon`` was set (shutdown) before a done-style handler finished.
-    """
-    kind = kind or handler_kind(handler)
-    try:
-        if kind == "done":
-            done = _Done(job)
-            try:
-                handler(job, done)
-            except Exception as exc:
-                if not done.event.is_set():
-                    return failure(exc)
-                traceback.print_exc(file=sys.stderr)
-            while not done.event.wait(0.2):
-                if abandon.is_set():
-                    return None, None
-            return done.outcome  # type: ignore[return-value]
-        if kind == "async":
-            coro = handler(job)
-        else:
-            coro = handler(job)
-            if not inspect.isawaitable(coro):
-                return "complete", coro
-        if loop is None:
-            return "complete", asyncio.run(coro)
-        return "complete", loop.run_until_complete(coro)
-    except Exception as exc:
-        return failure(exc)
-
-
-def failure(err: Any) -> tuple[str, str]:
-    """("retry", message) for a Redis failure, else ("failed", message)."""
-    return ("retry" if isinstance(err, RedisUnavailable) else "failed"), error_text(err)
-
-
 class WorkerGroup:
     """The workers started by one ``queue.process(type, handler, concurrency)`` call."""
 
-    def __init__(self, queue: Queue, job_type: str, handler: Callable[..., Any], concurrency: int):
-        self.queue = queue
+    def __init__(
+        self,
+        conn: RedisConnection,
+        link: Link,
+        job_type: str,
+        handler: Callable[..., Any],
+        concurrency: int,
+    ):
+        self.conn = conn
+        self.link = link  # what the jobs this group fetches talk to
         self.type = job_type
         self.handler = handler
         self.kind = handler_kind(handler)
@@ -187,9 +100,9 @@ class WorkerGroup:
             try:
                 count += int(
                     script(
-                        self.queue.client,
-                        [self.queue.keys.ids],
-                        [self.queue.keys.base, job.id, job._token],
+                        self.conn.client,
+                        [self.conn.keys.ids],
+                        [self.conn.keys.base, job.id, job._token],
                     )
                 )
             except redis.RedisError:
@@ -210,16 +123,16 @@ class WorkerGroup:
     def _hold(self, fields: list | None, token: str) -> Job | None:
         if not fields:
             return None
-        job = Job.fetched(self.queue, self.type, fields, token)
+        job = Job.fetched(self.link, self.type, fields, token)
         with self.lock:
             self.active[job.id] = job
         return job
 
     def _own_client(self) -> redis.Redis:
         """A client that keeps one connection (no pool round per command)."""
-        if self.queue.cluster:  # the cluster client is thread-safe and follows the slot
-            return self.queue.client
-        return redis.Redis(connection_pool=self.queue._pool, single_connection_client=True)
+        if self.conn.cluster:  # the cluster client is thread-safe and follows the slot
+            return self.conn.client
+        return redis.Redis(connection_pool=self.conn.pool, single_connection_client=True)
 
     def _connect(self) -> redis.Redis | None:
         """This thread's client, retrying while Redis is unreachable; None when stopping.
@@ -270,7 +183,7 @@ class WorkerGroup:
             if loop is not None:
                 loop.close()
             try:
-                if client is not self.queue.client:
+                if client is not self.conn.client:
                     client.close()
             except Exception:
                 pass
@@ -308,7 +221,7 @@ class WorkerGroup:
         )
         job._finishing = True
         backoff = 0.05
-        q = self.queue
+        q = self.conn
         while not self.closed:
             try:
                 self._eval(client, self._give_back, [q.keys.base, job.id, job._token])
@@ -324,11 +237,11 @@ class WorkerGroup:
 
     def _next(self, client: redis.Redis) -> Job | None:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
-        q = self.queue
+        q = self.conn
         backoff = 0.05
         while not self.stopping.is_set() and not self.closed:
             try:
-                q._prepare()
+                q.prepare()
                 token = self._new_token()
                 job = self._hold(
                     self._eval(client, self._fetch, [q.keys.base, self.type, token, q.lease_ms]),
@@ -347,7 +260,7 @@ class WorkerGroup:
 
     def _complete(self, client: redis.Redis, job: Job, outcome: str, payload: str) -> Job | None:
         """Finish ``job`` and (unless stopping) fetch the next, in one script call."""
-        q = self.queue
+        q = self.conn
         backoff = 0.05
         job._finishing = True
         while not self.closed:
@@ -393,7 +306,7 @@ class WorkerGroup:
         layers (retry wrapper, response callbacks); anything unusual (NOSCRIPT, a cluster)
         goes through :class:`pykue.scripts.Script`.
         """
-        key = self.queue.keys.ids
+        key = self.conn.keys.ids
         conn = getattr(client, "connection", None)
         if conn is None:  # cluster client, or not a single-connection client
             return script(client, [key], args)
@@ -420,7 +333,7 @@ class WorkerGroup:
             self._lost = 2 if quiet else 1
         if not quiet:
             print(
-                f"pykue: workers of {self.type!r}: {self.queue.translate(exc)} "
+                f"pykue: workers of {self.type!r}: {self.conn.translate(exc)} "
                 "(retrying until it answers)",
                 file=sys.stderr,
                 flush=True,
@@ -435,7 +348,7 @@ class WorkerGroup:
             self._back_at = time.monotonic()
         if reported:
             print(
-                f"pykue: workers of {self.type!r}: Redis at {self.queue.url_shown} is back",
+                f"pykue: workers of {self.type!r}: Redis at {self.conn.url_shown} is back",
                 file=sys.stderr,
                 flush=True,
             )
@@ -443,7 +356,7 @@ class WorkerGroup:
     # -- the heartbeat -------------------------------------------------------------------
 
     def _heartbeat(self) -> None:
-        q = self.queue
+        q = self.conn
         extend = scripts.load("extend_lease")
         sweep = scripts.load("move_stalled_to_inactive")
         promote = scripts.load("promote_delayed")
