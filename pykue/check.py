@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from pykue import scripts
 from pykue.keys import Keys, type_from_part, type_part
-from pykue.queue import Queue
 
 BY_ID = ("delayed", "complete", "failed")
 BATCH = 200  # jobs checked per pipelined round trip
@@ -62,9 +62,9 @@ def _id_key(job_id: str) -> tuple[int, int | str]:
 
 
 def _client_and_prefix(queue_or_client: Any, prefix: str | None) -> tuple[redis.Redis, str]:
-    if isinstance(queue_or_client, Queue):
-        return queue_or_client.client, queue_or_client.prefix if prefix is None else prefix
-    return queue_or_client, "q" if prefix is None else prefix
+    if isinstance(queue_or_client, (redis.Redis, RedisCluster)):
+        return queue_or_client, "q" if prefix is None else prefix
+    return queue_or_client.client, queue_or_client.prefix if prefix is None else prefix
 
 
 def _type_in_key(family: str, rest: str) -> str | None:

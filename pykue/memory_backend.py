@@ -1,6 +1,6 @@
 """The in-memory backend (test mode): jobs are kept in this process; no Redis is touched.
 
-``save()`` appends to :attr:`MemoryBackend.jobs` and gives ids 1, 2, 3 ...;
+``save()`` appends to :attr:`MemoryBackend.saved` and gives ids 1, 2, 3 ...;
 ``job.emit(event, *args)`` runs the callbacks as if the event happened. With ``run_jobs``
 a saved job runs at once, in this thread, through the handler given to ``process()``.
 """
@@ -29,14 +29,14 @@ class MemoryBackend(Backend):
     def __init__(self, listeners: Emitter) -> None:
         self.listeners = listeners
         self.run_jobs = False  # run saved jobs at once (test mode's process=True)
-        self.jobs: list[Job] = []
+        self.saved: list[Job] = []  # in the order saved
         self._next_id = 1
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._logs: weakref.WeakKeyDictionary[Job, list[str]] = weakref.WeakKeyDictionary()
 
     def clear(self) -> None:
         """Forget the jobs; ids start again at 1."""
-        self.jobs.clear()
+        self.saved.clear()
         self._next_id = 1
 
     def forget_handlers(self) -> None:
@@ -46,14 +46,14 @@ class MemoryBackend(Backend):
 
     def save(self, job: Job) -> None:
         if job.unique_key:
-            for other in self.jobs:
+            for other in self.saved:
                 if other.unique_key == job.unique_key:
                     job.id, job.state, job.duplicate = other.id, other.state, True
                     return
         job.id = self._next_id
         self._next_id += 1
         job.state = "delayed" if job.delay_ms else "inactive"
-        self.jobs.append(job)
+        self.saved.append(job)
         job.emit("enqueue", job.type)
         self._run_if_wanted(job)
 
@@ -71,8 +71,8 @@ class MemoryBackend(Backend):
         return list(self._logs.get(job, ()))
 
     def remove(self, job: Job) -> bool:
-        if job in self.jobs:
-            self.jobs.remove(job)
+        if job in self.saved:
+            self.saved.remove(job)
         job.emit("remove", job.type)
         return True
 
@@ -96,12 +96,12 @@ class MemoryBackend(Backend):
         return [None] * len(names)  # a job kept here has every attribute set
 
     def get(self, job_id: int | str) -> Job | None:
-        return next((j for j in self.jobs if str(j.id) == str(job_id)), None)
+        return next((j for j in self.saved if str(j.id) == str(job_id)), None)
 
     def jobs_matching(self, state: str | None, job_type: str | None) -> list[Job]:
         return [
             j
-            for j in self.jobs
+            for j in self.saved
             if (state is None or j.state == state) and (job_type is None or j.type == job_type)
         ]
 
@@ -117,7 +117,7 @@ class MemoryBackend(Backend):
         return len(self.jobs_matching(state, job_type))
 
     def types(self) -> list[str]:
-        return sorted({j.type for j in self.jobs})
+        return sorted({j.type for j in self.saved})
 
     # -- events and workers --------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class MemoryBackend(Backend):
     def process(self, job_type: str, handler: Callable[..., Any], concurrency: int) -> None:
         self._handlers[job_type] = handler
         if self.run_jobs:
-            waiting = [j for j in self.jobs if j.type == job_type]
+            waiting = [j for j in self.saved if j.type == job_type]
             for job in sorted(waiting, key=_by_run_order):
                 if job.state in ("inactive", "delayed"):
                     self.run(job)

@@ -34,7 +34,7 @@ class TestMode:
     @property
     def jobs(self) -> list[Job]:
         """The jobs saved in test mode, in order."""
-        return self.memory.jobs
+        return self.memory.saved
 
     def enter(self, process: bool = False) -> None:
         """Start recording saved jobs (and run them at once when ``process``)."""
