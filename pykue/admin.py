@@ -40,7 +40,7 @@ def parse_priority(value: str | int) -> int:
 def _run(queue: Queue, name: str, args: list[Any]) -> Any:
     script = scripts.load(name)
     keys = queue.keys
-    return queue._call(lambda: script(queue.client, [keys.ids], [keys.base, *args]))
+    return queue._call(lambda: script(queue.client, keys.fixed, [keys.base, *args]))
 
 
 def set_state(queue: Queue, job_id: int, state: str, delay_ms: int | None = None) -> bool:

@@ -136,7 +136,7 @@ def check(queue_or_client: Any, prefix: str | None = None, repair: bool = False)
         script.ensure_loaded(client)
         pipe = client.pipeline(transaction=False)
         for job_id in batch:
-            script.queue_on(pipe, [keys.ids], [base, job_id, 1 if repair else 0, *type_args])
+            script.queue_on(pipe, keys.fixed, [base, job_id, 1 if repair else 0, *type_args])
         for job_id, found in zip(batch, pipe.execute(), strict=True):
             number = int(job_id) if job_id.isdigit() else job_id
             for j in range(0, len(found), 3):
@@ -164,7 +164,7 @@ def check(queue_or_client: Any, prefix: str | None = None, repair: bool = False)
     if not counter.lstrip("-").isdigit() or int(counter) < highest:
         repaired = False
         if repair:
-            scripts.load("check_ids")(client, [keys.ids], [base, highest])
+            scripts.load("check_ids")(client, keys.fixed, [base, highest])
             repaired = True
         problems.append(
             Problem(

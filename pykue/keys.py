@@ -1,13 +1,19 @@
 """Every Redis key pykue uses, in one place.
 
 All keys of one queue share the hash tag ``{prefix}``, so every Lua script touches a
-single Redis Cluster slot. ``lua/_lib.lua`` builds the same names from the key prefix
-(``{q}:``); keep the two in step.
+single Redis Cluster slot. Scripts get the fixed keys as KEYS (:data:`FIXED_KEYS`) and
+build the keys of one job or type with the helpers of ``lua/_lib.lua``, which
+tests/pykue/test_pykue_schema.py checks against this module.
 """
 
 from __future__ import annotations
 
 STATES = ("inactive", "delayed", "active", "complete", "failed")
+
+# The keys every Lua script gets as KEYS, in this order (lua/_lib.lua binds them to
+# K_IDS, K_SEQ ...): names of :class:`Keys` properties. The keys of one job or one type
+# are built inside the scripts from the prefix (ARGV[1]), as :class:`Keys` builds them.
+FIXED_KEYS = ("ids", "seq", "all_jobs", "active", "delayed", "types", "unique", "events")
 
 
 def check_state(state: str | None) -> None:
@@ -45,6 +51,7 @@ class Keys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self.base = "{" + prefix + "}:"
+        self.fixed = [getattr(self, name) for name in FIXED_KEYS]  # KEYS of every script
 
     @property
     def ids(self) -> str:

@@ -59,7 +59,7 @@ class RedisBackend(Backend):
         script = scripts.load("add_job")
         args = [conn.keys.base, *add_args(job)]
         with self.hub.lock:  # events of the new id wait until it is tracked
-            reply = conn.call(lambda: script(conn.client, [conn.keys.ids], args))
+            reply = conn.call(lambda: script(conn.client, conn.keys.fixed, args))
             if isinstance(reply, list):  # saved with a unique key: [id, duplicate, (state)]
                 job.id, job.duplicate = int(reply[0]), bool(int(reply[1]))
             else:
@@ -85,7 +85,7 @@ class RedisBackend(Backend):
             script.ensure_loaded(conn.client)
             pipe = conn.client.pipeline(transaction=False)
             for job in jobs:
-                script.queue_on(pipe, [conn.keys.ids], [conn.keys.base, *add_args(job)])
+                script.queue_on(pipe, conn.keys.fixed, [conn.keys.base, *add_args(job)])
             return pipe.execute()
 
         with self.hub.lock:

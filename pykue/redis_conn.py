@@ -114,7 +114,7 @@ class RedisConnection:
     def run(self, name: str, *args: Any) -> Any:
         """Run the script ``lua/<name>.lua`` with ``args`` after the key prefix."""
         script = scripts.load(name)
-        return self.call(lambda: script(self.client, [self.keys.ids], [self.keys.base, *args]))
+        return self.call(lambda: script(self.client, self.keys.fixed, [self.keys.base, *args]))
 
     def disconnect(self) -> None:
         """Close every connection (wakes threads blocked in BLPOP or pub/sub reads)."""

@@ -101,7 +101,7 @@ class WorkerGroup:
                 count += int(
                     script(
                         self.conn.client,
-                        [self.conn.keys.ids],
+                        self.conn.keys.fixed,
                         [self.conn.keys.base, job.id, job._token],
                     )
                 )
@@ -300,21 +300,21 @@ class WorkerGroup:
         return None
 
     def _eval(self, client: redis.Redis, script: scripts.Script, args: list[Any]) -> Any:
-        """Run ``script`` (KEYS = the queue's ids key) on the worker's own connection.
+        """Run ``script`` (KEYS = the queue's fixed keys) on the worker's own connection.
 
         The hot path: EVALSHA straight on the connection, without redis-py's per-command
         layers (retry wrapper, response callbacks); anything unusual (NOSCRIPT, a cluster)
         goes through :class:`pykue.scripts.Script`.
         """
-        key = self.conn.keys.ids
+        keys = self.conn.keys.fixed
         conn = getattr(client, "connection", None)
         if conn is None:  # cluster client, or not a single-connection client
-            return script(client, [key], args)
+            return script(client, keys, args)
         try:
-            conn.send_command("EVALSHA", script.sha, 1, key, *args)
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()
         except redis.exceptions.NoScriptError:
-            return script(client, [key], args)
+            return script(client, keys, args)
         except BaseException:
             conn.disconnect()  # a half-read reply must not be read as the next one's
             raise
@@ -376,7 +376,7 @@ class WorkerGroup:
                         args: list[Any] = [q.keys.base, q.lease_ms]
                         for job_id, token in held:
                             args += [job_id, token]
-                        lost = extend(q.client, [q.keys.ids], args)
+                        lost = extend(q.client, q.keys.fixed, args)
                         with self.lock:  # a job finished meanwhile is not lost
                             lost = [
                                 i
@@ -389,8 +389,8 @@ class WorkerGroup:
                             )
                 if now >= next_sweep:
                     next_sweep = now + sweep_every
-                    sweep(q.client, [q.keys.ids], [q.keys.base, q.max_stalls, 100])
-                moved, due_ms = promote(q.client, [q.keys.ids], [q.keys.base, 100])
+                    sweep(q.client, q.keys.fixed, [q.keys.base, q.max_stalls, 100])
+                moved, due_ms = promote(q.client, q.keys.fixed, [q.keys.base, 100])
                 if moved >= 100:
                     wait = 0
                 elif due_ms >= 0:

@@ -7,14 +7,14 @@ local jtype, data, priority = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local delay = tonumber(ARGV[7])
 local unique = ARGV[10]
 if unique then
-  local existing = redis.call('HGET', P .. 'unique', unique)
+  local existing = redis.call('HGET', K_UNIQUE, unique)
   if existing then
     local state = redis.call('HGET', jkey(existing), 'state')
     if state then return {tonumber(existing), 1, state} end
   end
 end
 local now = now_ms()
-local id = redis.call('INCR', P .. 'ids')
+local id = redis.call('INCR', K_IDS)
 -- Field order matters for speed: a small hash is a list scanned from the front, so the
 -- fields the worker's hot path reads and writes come first, pre-created (token, result,
 -- started_at, completed_at empty) so that they stay in front.
@@ -25,10 +25,10 @@ redis.call('HSET', jkey(id), 'state', 'inactive', 'token', '', 'id', id, 'type',
   'created_at', now, 'stalls', 0)
 if unique then
   redis.call('HSET', jkey(id), 'unique', unique)
-  redis.call('HSET', P .. 'unique', unique, id)
+  redis.call('HSET', K_UNIQUE, unique, id)
 end
-redis.call('SADD', P .. 'types', jtype)
-redis.call('ZADD', P .. 'jobs', id, id)
+redis.call('SADD', K_TYPES, jtype)
+redis.call('ZADD', K_JOBS, id, id)
 redis.call('ZADD', type_key(jtype), id, id)
 if delay > 0 then
   push_delayed(id, jtype, nil, now + delay, now)

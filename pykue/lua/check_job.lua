@@ -25,8 +25,8 @@ local k = jkey(id)
 local ktype = redis.call('TYPE', k)['ok']
 if ktype == 'none' then
   -- no job: every index entry and log of this id is an orphan
-  local keys = {P .. 'jobs', P .. 'delayed', P .. 'active'}
-  for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'jobs:' .. s end
+  local keys = {K_JOBS, K_DELAYED, K_ACTIVE}
+  for _, s in ipairs(BY_ID) do keys[#keys + 1] = state_key(s) end
   for _, t in ipairs(types) do
     keys[#keys + 1] = type_key(t)
     keys[#keys + 1] = wait_key(t)
@@ -63,19 +63,19 @@ if f[1] ~= id then
   problem('bad_hash', 'job ' .. id .. ' has id field ' .. tostring(f[1]), repair)
   if repair then redis.call('HSET', k, 'id', id) end
 end
-if redis.call('SISMEMBER', P .. 'types', jtype) == 0 then
-  problem('type_index', 'type ' .. jtype .. ' of job ' .. id .. ' is not in ' .. P .. 'types',
+if redis.call('SISMEMBER', K_TYPES, jtype) == 0 then
+  problem('type_index', 'type ' .. jtype .. ' of job ' .. id .. ' is not in ' .. K_TYPES,
     repair)
-  if repair then redis.call('SADD', P .. 'types', jtype) end
+  if repair then redis.call('SADD', K_TYPES, jtype) end
 end
 
 local token = f[5] or ''
 local wait_done = false
-if state == 'active' and (token == '' or not listed(P .. 'active')) then
+if state == 'active' and (token == '' or not listed(K_ACTIVE)) then
   problem('lease', 'job ' .. id .. ' is active without a lease (no worker holds it)', repair)
   if repair then
     -- back to inactive, as when a lease lapses (not counted as a stall)
-    redis.call('ZREM', P .. 'active', id)
+    redis.call('ZREM', K_ACTIVE, id)
     redis.call('HDEL', k, 'token', 'ttl_deadline')
     redis.call('HSET', k, 'state', 'inactive', 'updated_at', now)
     if not listed(wait_key(jtype)) then push_wait(id, jtype, f[4] or 0) end
@@ -90,19 +90,19 @@ end
 
 -- where the job must be listed, given its state
 local want = {}
-want[P .. 'jobs'] = true
+want[K_JOBS] = true
 want[type_key(jtype)] = true
 if state == 'inactive' then
   want[wait_key(jtype)] = true
 elseif state == 'active' then
-  want[P .. 'active'] = true
+  want[K_ACTIVE] = true
 else
-  want[P .. 'jobs:' .. state] = true
+  want[state_key(state)] = true
   want[type_key(jtype, state)] = true
-  if state == 'delayed' then want[P .. 'delayed'] = true end
+  if state == 'delayed' then want[K_DELAYED] = true end
 end
-local keys = {P .. 'jobs', P .. 'delayed', P .. 'active'}
-for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'jobs:' .. s end
+local keys = {K_JOBS, K_DELAYED, K_ACTIVE}
+for _, s in ipairs(BY_ID) do keys[#keys + 1] = state_key(s) end
 for _, t in ipairs(types) do
   keys[#keys + 1] = type_key(t)
   keys[#keys + 1] = wait_key(t)
@@ -115,7 +115,7 @@ for _, key in ipairs(keys) do
       .. key, repair)
     if repair then redis.call('ZREM', key, id) end
   elseif want[key] and not is_in then
-    if key == P .. 'active' then
+    if key == K_ACTIVE then
       -- reported above as a lease problem (cannot be repaired without repair mode)
     else
       problem('state_set', 'job ' .. id .. ' (' .. state .. ', type ' .. jtype
@@ -123,7 +123,7 @@ for _, key in ipairs(keys) do
       if repair then
         if key == wait_key(jtype) then
           if not wait_done then push_wait(id, jtype, f[4] or 0) end
-        elseif key == P .. 'delayed' then
+        elseif key == K_DELAYED then
           redis.call('ZADD', key, tonumber(f[6] or '') or now, id)
         else
           redis.call('ZADD', key, tonumber(id) or 0, id)

@@ -11,7 +11,7 @@ for i = 3, #ARGV, 2 do
     local deadline = now + lease_ms
     local ttl_deadline = tonumber(f[3] or '0')
     if ttl_deadline > 0 and ttl_deadline < deadline then deadline = ttl_deadline end
-    redis.call('ZADD', P .. 'active', deadline, id)
+    redis.call('ZADD', K_ACTIVE, deadline, id)
   else
     table.insert(lost, id)
   end

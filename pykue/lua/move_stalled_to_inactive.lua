@@ -4,13 +4,13 @@
 -- ARGV: prefix, max_stalls, limit.  Returns the number of jobs moved.
 local max_stalls, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
-local due = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now, 'LIMIT', 0, limit)
+local due = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(due) do
   local k = jkey(id)
   local f = redis.call('HMGET', k, 'type', 'ttl_deadline', 'stalls', 'priority', 'state')
   local jtype = f[1]
   if f[5] ~= 'active' then
-    redis.call('ZREM', P .. 'active', id)  -- a stale index entry
+    redis.call('ZREM', K_ACTIVE, id)  -- a stale index entry
   elseif tonumber(f[2] or '0') > 0 and tonumber(f[2]) <= now then
     fail_attempt(id, jtype, 'TTL exceeded', now)
   else

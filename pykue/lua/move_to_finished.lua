@@ -19,7 +19,7 @@ if f[1] ~= 'active' or f[2] ~= token then
 elseif outcome == 'complete' then
   local jtype = f[3]
   if f[4] == '1' then
-    for _, key in ipairs({P .. 'jobs', type_key(jtype), P .. 'active'}) do
+    for _, key in ipairs({K_JOBS, type_key(jtype), K_ACTIVE}) do
       redis.call('ZREM', key, id)
     end
     drop_unique(id, k)
@@ -27,7 +27,7 @@ elseif outcome == 'complete' then
     publish('complete', id, payload)
     publish('remove', id, jstr(jtype))
   else
-    redis.call('ZREM', P .. 'active', id)
+    redis.call('ZREM', K_ACTIVE, id)
     -- token cleared by overwriting (one call less than HDEL); a stale ttl_deadline is
     -- only ever read while active, and the last failed attempt's error stays for the record
     redis.call('HSET', k, 'state', 'complete', 'token', '', 'updated_at', now_s,
@@ -45,7 +45,7 @@ if ARGV[6] ~= '' then
   nxt = take_next(ARGV[6], ARGV[7], tonumber(ARGV[8]), now_s, event)
 end
 if not nxt then
-  if event then redis.call('PUBLISH', P .. 'events', event) end
+  if event then redis.call('PUBLISH', K_EVENTS, event) end
   return {status, false}
 end
 table.insert(nxt, 1, status)

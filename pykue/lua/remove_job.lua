@@ -6,8 +6,8 @@ local f = redis.call('HMGET', k, 'type', 'state')
 if not f[1] then return 0 end
 local jtype, state = f[1], f[2]
 index_state(id, jtype, state, nil)
-for _, key in ipairs({P .. 'jobs', type_key(jtype), wait_key(jtype),
-                      P .. 'delayed', P .. 'active'}) do
+for _, key in ipairs({K_JOBS, type_key(jtype), wait_key(jtype),
+                      K_DELAYED, K_ACTIVE}) do
   redis.call('ZREM', key, id)
 end
 drop_unique(id, k)

@@ -16,7 +16,7 @@ if not allowed then return 0 end
 local now = now_ms()
 if old == 'active' then release(id) end
 redis.call('ZREM', wait_key(jtype), id)
-redis.call('ZREM', P .. 'delayed', id)
+redis.call('ZREM', K_DELAYED, id)
 index_state(id, jtype, old, 'inactive')
 redis.call('HSET', k, 'state', 'inactive', 'updated_at', now, 'attempts_made', 0, 'stalls', 0,
   'progress', 0)

@@ -10,7 +10,7 @@ local jtype, old = f[1], f[2]
 local now = now_ms()
 release(id)
 redis.call('ZREM', wait_key(jtype), id)
-redis.call('ZREM', P .. 'delayed', id)
+redis.call('ZREM', K_DELAYED, id)
 if new == 'delayed' then
   push_delayed(id, jtype, old, now + tonumber(ARGV[4] or '0'), now)
   return 1

@@ -17,7 +17,7 @@ from toolkit.redis_servers import free_port, start_fake, start_real
 def fetch_as_dead_worker(queue, job_type="work", token="dead:1"):
     """Take a job the way a worker does, then never renew it (a worker that died)."""
     fields = scripts.load("move_to_active")(
-        queue.client, [queue.keys.ids], [queue.keys.base, job_type, token, queue.lease_ms]
+        queue.client, queue.keys.fixed, [queue.keys.base, job_type, token, queue.lease_ms]
     )
     assert fields, "there was no job to take"
     return dict(zip(FETCHED_FIELDS, fields, strict=True))
@@ -26,7 +26,7 @@ def fetch_as_dead_worker(queue, job_type="work", token="dead:1"):
 def finish_as(queue, job_id, token, outcome="complete", payload="null"):
     status, _ = scripts.load("move_to_finished")(
         queue.client,
-        [queue.keys.ids],
+        queue.keys.fixed,
         [queue.keys.base, job_id, token, outcome, payload, "", "", queue.lease_ms],
     )
     return status
