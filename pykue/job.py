@@ -9,26 +9,52 @@ from typing import Any, Protocol
 
 from pykue.emitter import Emitter
 from pykue.errors import JobDataError, PykueError
-from pykue.keys import STATES, check_states
+from pykue.keys import FETCHED_FIELDS, STATES, check_states
 
 PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10, "critical": -15}
 
-# Attributes a worker's job reads from Redis only when first used (attribute -> hash field):
-# the worker's fetch (one script call per job) returns just what handlers commonly need.
-LAZY_FIELDS = {
-    "backoff_config": "backoff",
-    "delay_ms": "delay",
-    "remove_on_complete_flag": "remove_on_complete",
-    "error": "error",
-    "stalls": "stalls",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "started_at": "started_at",
-    "promote_at": "promote_at",
-    "unique_key": "unique",
-    "ttl_ms": "ttl",
-    "progress_percent": "progress",
+
+def _int(value: str | None) -> int:
+    return int(value or 0)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _json_or_none(value: str | None) -> Any:
+    return json.loads(value) if value else None
+
+
+def _text_or_none(value: str | None) -> str | None:
+    return value or None
+
+
+def _flag(value: str | None) -> bool:
+    return value == "1"
+
+
+# How hash fields (pykue.keys.JOB_FIELDS) become the attributes a worker's job reads from
+# Redis only when first used: field -> (attribute, parse). The worker's fetch (one script
+# call per job) returns just what handlers commonly need (pykue.keys.FETCHED_FIELDS).
+LOADERS: dict[str, tuple[str, Callable[[str | None], Any]]] = {
+    "backoff": ("backoff_config", _json_or_none),
+    "delay": ("delay_ms", _int),
+    "remove_on_complete": ("remove_on_complete_flag", _flag),
+    "error": ("error", _text_or_none),
+    "stalls": ("stalls", _int),
+    "created_at": ("created_at", _int_or_none),
+    "updated_at": ("updated_at", _int_or_none),
+    "started_at": ("started_at", _int_or_none),
+    "promote_at": ("promote_at", _int_or_none),
+    "unique": ("unique_key", _text_or_none),
+    "ttl": ("ttl_ms", _int),
+    "progress": ("progress_percent", _int),
 }
+LAZY_FIELDS = {attribute: field for field, (attribute, _) in LOADERS.items()}
+_ID, _DATA, _PRIORITY, _MAX, _MADE = (
+    FETCHED_FIELDS.index(f) for f in ("id", "data", "priority", "max_attempts", "attempts_made")
+)
 
 
 class Storage(Protocol):
@@ -250,35 +276,25 @@ class Job(Emitter):
         return self.__dict__[name]
 
     def _set_lazy(self, fields: dict[str, str | None]) -> None:
-        backoff = fields.get("backoff")
-        self.backoff_config = json.loads(backoff) if backoff else None
-        self.delay_ms = int(fields.get("delay") or 0)
-        self.ttl_ms = int(fields.get("ttl") or 0)
-        self.remove_on_complete_flag = fields.get("remove_on_complete") == "1"
-        self.error = fields.get("error") or None
-        self.stalls = int(fields.get("stalls") or 0)
-        self.unique_key = fields.get("unique") or None
-        self.progress_percent = int(fields.get("progress") or 0)
-        for name in ("created_at", "updated_at", "started_at", "promote_at"):
-            value = fields.get(name)
-            setattr(self, name, int(value) if value else None)
+        for field, (attribute, parse) in LOADERS.items():
+            setattr(self, attribute, parse(fields.get(field)))
 
     @classmethod
     def fetched(cls, link: Link, job_type: str, fields: list, token: str) -> Job:
         """A job a worker just made active: ``fields`` as lua/_lib.lua take_next returns them
-        (id, data, priority, max_attempts, attempts_made); the rest of its attributes are
-        read from Redis when first used."""
+        (pykue.keys.FETCHED_FIELDS); the rest of its attributes are read from Redis when
+        first used."""
         job = cls.__new__(cls)
         d = job.__dict__
         d["_listeners"] = {}
         d["link"] = link
-        d["id"] = int(fields[0])
+        d["id"] = int(fields[_ID])
         d["type"] = job_type
-        d["_data_json"] = fields[1]
-        d["data"] = json.loads(fields[1])
-        d["priority_value"] = int(fields[2])
-        d["max_attempts"] = int(fields[3])
-        d["attempts_made"] = int(fields[4])
+        d["_data_json"] = fields[_DATA]
+        d["data"] = json.loads(fields[_DATA])
+        d["priority_value"] = int(fields[_PRIORITY])
+        d["max_attempts"] = int(fields[_MAX])
+        d["attempts_made"] = int(fields[_MADE])
         d["state"] = "active"
         d["result"] = None
         d["progress_data"] = None

@@ -10,6 +10,35 @@ from __future__ import annotations
 
 STATES = ("inactive", "delayed", "active", "complete", "failed")
 
+# The job's hash: the fields add_job.lua writes, in its order (the fields the worker's hot
+# path reads and writes first: a small hash is a list scanned from the front) ...
+JOB_FIELDS = (
+    "state",
+    "token",
+    "id",
+    "type",
+    "attempts_made",
+    "max_attempts",
+    "priority",
+    "ttl",
+    "progress",
+    "remove_on_complete",
+    "data",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "result",
+    "backoff",
+    "delay",
+    "created_at",
+    "stalls",
+)
+# ... and those later moves add (unique: add_job.lua too, when the job has a unique key).
+LATER_FIELDS = ("unique", "promote_at", "progress_data", "error", "failed_at", "ttl_deadline")
+# What a worker's fetch returns (lua/_lib.lua take_next), in order; the other attributes
+# of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
+FETCHED_FIELDS = ("id", "data", "priority", "max_attempts", "attempts_made")
+
 # The keys every Lua script gets as KEYS, in this order (lua/_lib.lua binds them to
 # K_IDS, K_SEQ ...): names of :class:`Keys` properties. The keys of one job or one type
 # are built inside the scripts from the prefix (ARGV[1]), as :class:`Keys` builds them.

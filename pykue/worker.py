@@ -24,14 +24,12 @@ from pykue import scripts
 from pykue.errors import JobDataError
 from pykue.handlers import handler_kind, run_handler
 from pykue.job import Job, to_json
+from pykue.keys import FETCHED_FIELDS  # noqa: F401 - where tests look for it
 
 if TYPE_CHECKING:
     from pykue.job import Link
     from pykue.redis_conn import RedisConnection
 
-# The job fields take_next (lua/_lib.lua) returns, in its order.
-# The other attributes of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
-FETCHED_FIELDS = ("id", "data", "priority", "max_attempts", "attempts_made")
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 QUIET = 5.0  # s after Redis came back in which a stale connection's failure is no news
 

@@ -158,7 +158,7 @@ local function take_next(jtype, token, lease_ms, now_s, before)
   end
   local id = popped[1]
   local k = jkey(id)
-  -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS (they are
+  -- the fields a worker needs, in the order of pykue/keys.py FETCHED_FIELDS (they are
   -- at the front of the hash: add_job.lua)
   local fields = redis.call('HMGET', k, 'id', 'data', 'priority', 'max_attempts',
     'attempts_made', 'ttl')

@@ -1,8 +1,11 @@
 -- Save a new job: id from INCR, hash, indexes, then inactive (wake a worker) or delayed.
--- ARGV: prefix, type, data(json), priority, max_attempts, backoff(json|''), delay_ms, ttl_ms,
---       remove_on_complete(0|1)[, unique key]
--- Returns the new id; with a unique key, {id, 0} for a new job, or {existing id, 1, its
--- state} when the key already names a job that still exists (nothing is created).
+-- KEYS: K_IDS K_SEQ K_JOBS K_DELAYED K_TYPES K_UNIQUE K_EVENTS
+-- ARGV: [1] prefix  [2] type  [3] data (JSON)  [4] priority  [5] max_attempts
+--       [6] backoff (JSON or '')  [7] delay ms  [8] ttl ms  [9] remove_on_complete (0|1)
+--       [10] unique key (optional)
+-- Returns: the new id; with a unique key, {id, 0} for a new job, or {existing id, 1, its
+--       state} when the key already names a job that still exists (nothing is created).
+-- Events: enqueue
 local jtype, data, priority = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local delay = tonumber(ARGV[7])
 local unique = ARGV[10]

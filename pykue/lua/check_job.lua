@@ -3,8 +3,10 @@
 -- With repair = 1, fix what is wrong in the same step (re-index, drop orphan entries,
 -- clear a lease of a job that is not active, give an active job without lease back to
 -- inactive).
--- ARGV: prefix, id, repair (0|1), every known job type...
--- Returns a flat list of triples: kind, message, repaired (0|1).
+-- KEYS: K_SEQ K_JOBS K_ACTIVE K_DELAYED K_TYPES
+-- ARGV: [1] prefix  [2] id  [3] repair (0|1)  [4...] every known job type
+-- Returns: a flat list of triples: kind, message, repaired (0|1).
+-- Events: none
 local id, repair = ARGV[2], ARGV[3] == '1'
 local out = {}
 local function problem(kind, msg, fixed)

@@ -1,7 +1,10 @@
 -- Sweep the active jobs whose deadline passed: a lapsed lease (worker died) sends the job
 -- back to inactive (stall count +1; failed after max_stalls stalls); an exceeded TTL is a
 -- failed attempt "TTL exceeded".
--- ARGV: prefix, max_stalls, limit.  Returns the number of jobs moved.
+-- KEYS: K_SEQ K_ACTIVE K_DELAYED K_EVENTS
+-- ARGV: [1] prefix  [2] max_stalls  [3] limit
+-- Returns: the number of jobs moved.
+-- Events: stalled, failed attempt, failed
 local max_stalls, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', K_ACTIVE, '-inf', now, 'LIMIT', 0, limit)

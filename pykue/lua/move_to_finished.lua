@@ -1,11 +1,14 @@
 -- Finish the current job (complete or failed attempt) and fetch the next one: one round
--- trip per job in steady state, like BullMQ's moveToFinished.
--- ARGV: prefix, id, token, outcome('complete'|'failed'), payload(result json | error text),
---       next_type ('' = do not fetch), next_token, lease_ms
--- Returns {status, next job's fields...} or {status, false} when no next job; status is
--- the job's new state, or 'fenced' when the token no longer holds the job (lease lost:
--- the finish is refused). Its "complete" event and the next job's "start" go out in one
--- PUBLISH.
+-- trip per job in steady state, like BullMQ's moveToFinished. Its "complete" event and the
+-- next job's "start" go out in one PUBLISH.
+-- KEYS: K_SEQ K_JOBS K_ACTIVE K_DELAYED K_UNIQUE K_EVENTS
+-- ARGV: [1] prefix  [2] id  [3] token  [4] outcome ('complete'|'failed')
+--       [5] payload (result JSON | error text)  [6] next type ('' = do not fetch)
+--       [7] next token  [8] lease ms
+-- Returns: {status, next job's fields...} or {status, false} when no next job; status is
+--       the job's new state, or 'fenced' when the token no longer holds the job (lease
+--       lost: the finish is refused).
+-- Events: complete, remove, failed attempt, failed, start
 local id, token, outcome, payload = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local now_s = now_str()
 local now = tonumber(now_s)

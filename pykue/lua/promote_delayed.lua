@@ -1,5 +1,8 @@
 -- Move delayed jobs whose time has come to inactive (and wake workers).
--- ARGV: prefix, limit.  Returns {moved, ms until the next delayed job is due or -1}.
+-- KEYS: K_SEQ K_DELAYED K_EVENTS
+-- ARGV: [1] prefix  [2] limit
+-- Returns: {moved, ms until the next delayed job is due or -1}.
+-- Events: promotion
 local limit = tonumber(ARGV[2])
 local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, limit)

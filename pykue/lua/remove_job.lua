@@ -1,5 +1,8 @@
 -- Delete a job and every index entry of it (an active job's worker is fenced off).
--- ARGV: prefix, id.  Returns 1, or 0 when there was no such job.
+-- KEYS: K_JOBS K_ACTIVE K_DELAYED K_UNIQUE K_EVENTS
+-- ARGV: [1] prefix  [2] id
+-- Returns: 1, or 0 when there was no such job.
+-- Events: remove
 local id = ARGV[2]
 local k = jkey(id)
 local f = redis.call('HMGET', k, 'type', 'state')

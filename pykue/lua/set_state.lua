@@ -1,7 +1,10 @@
 -- Force a job into a state (dashboard "restart", admin moves). Moving an active job away
 -- clears its lease, so its worker's late finish is refused.
--- ARGV: prefix, id, state ('inactive'|'delayed'|'complete'|'failed'), delay_ms
--- Returns 1, or 0 when there is no such job.
+-- KEYS: K_SEQ K_ACTIVE K_DELAYED K_EVENTS
+-- ARGV: [1] prefix  [2] id  [3] state ('inactive'|'delayed'|'complete'|'failed')
+--       [4] delay ms (for delayed)
+-- Returns: 1, or 0 when there is no such job.
+-- Events: enqueue
 local id, new = ARGV[2], ARGV[3]
 local k = jkey(id)
 local f = redis.call('HMGET', k, 'type', 'state', 'priority')
