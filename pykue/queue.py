@@ -19,7 +19,7 @@ from pykue.errors import PykueError, RedisUnavailable
 from pykue.job import Job
 from pykue.keys import STATES, check_state, check_states
 from pykue.memory_backend import MemoryBackend
-from pykue.redis_backend import RedisBackend, add_args
+from pykue.redis_backend import RedisBackend
 from pykue.redis_conn import RedisConnection
 from pykue.test_mode import TestMode
 
@@ -104,10 +104,6 @@ class Queue(Emitter):
 
     def _prepare(self) -> None:
         self.conn.prepare()
-
-    def _add_args(self, job: Job) -> list[Any]:
-        """ARGV of add_job.lua for ``job`` (used by :func:`pykue.admin.save_quietly`)."""
-        return [self.keys.base, *add_args(job)]
 
     def ping(self) -> bool:
         """True when Redis answers; raises RedisUnavailable (with the cause) when not."""
