@@ -1,4 +1,4 @@
-"""Job events: JS-style callback dispatch, and delivery across processes by pub/sub.
+"""Job events: applied to Job objects, and delivered across processes by pub/sub.
 
 The Lua scripts PUBLISH every job event on one channel per queue (JSON: event, id, args).
 The process that saved a job runs one subscriber thread (:class:`EventHub`) that calls
@@ -9,7 +9,6 @@ state of the jobs it waits for.
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import threading
@@ -23,69 +22,9 @@ import redis
 
 if TYPE_CHECKING:
     from pykue.job import Job
-    from pykue.queue import Queue
+    from pykue.redis_conn import RedisConnection
 
 TERMINAL = ("complete", "failed")
-
-_arity_cache: dict[Any, tuple[int | None, int]] = {}
-
-
-def arity(fn: Callable[..., Any]) -> tuple[int | None, int]:
-    """(positional params ``fn`` accepts or None for ``*args``, how many are required)."""
-    try:
-        return _arity_cache[fn]
-    except (KeyError, TypeError):
-        pass
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        result: tuple[int | None, int] = (None, 0)
-    else:
-        count: int | None = 0
-        required = 0
-        for p in params:
-            if p.kind is p.VAR_POSITIONAL:
-                count = None
-            elif p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                if count is not None:
-                    count += 1
-                if p.default is p.empty:
-                    required += 1
-        result = (count, required)
-    try:
-        _arity_cache[fn] = result
-    except TypeError:
-        pass
-    return result
-
-
-def call_js_style(fn: Callable[..., Any], args: tuple | list) -> Any:
-    """Call ``fn`` like JavaScript would: extra args dropped, missing required ones None."""
-    accepts, required = arity(fn)
-    args = list(args)
-    if len(args) < required:
-        args += [None] * (required - len(args))
-    return fn(*args) if accepts is None else fn(*args[:accepts])
-
-
-class Emitter:
-    """``on(event, fn)`` / ``emit(event, *args)``; a failing callback is reported on stderr."""
-
-    def __init__(self) -> None:
-        self._listeners: dict[str, list[Callable[..., Any]]] = {}
-
-    def on(self, event: str, fn: Callable[..., Any]):
-        """Call ``fn`` each time ``event`` happens; returns self (chainable)."""
-        self._listeners.setdefault(event, []).append(fn)
-        return self
-
-    def _fire(self, event: str, args: tuple | list) -> None:
-        for fn in list(self._listeners.get(event, ())):
-            try:
-                call_js_style(fn, args)
-            except Exception:  # a callback's bug must not stop the others or the thread
-                print(f"pykue: exception in {event!r} callback:", file=sys.stderr)
-                traceback.print_exc(file=sys.stderr)
 
 
 def apply_event(job: Job, event: str, args: list) -> None:
@@ -111,11 +50,24 @@ def apply_event(job: Job, event: str, args: list) -> None:
         job.state = "removed"
 
 
+def deliver_here(job: Job, event: str, args: list, fire: Callable[[str, list], Any]) -> None:
+    """Apply ``event`` to ``job`` and run its callbacks, then the queue's (``fire``)."""
+    apply_event(job, event, args)
+    job._fire(event, args)
+    fire("job " + event, [job.id, *args])
+
+
 class EventHub:
     """One subscriber thread per queue object: delivers events to its jobs and listeners."""
 
-    def __init__(self, queue: Queue, poll_interval: float = 1.0) -> None:
-        self.queue = queue
+    def __init__(
+        self,
+        conn: RedisConnection,
+        fire: Callable[[str, list], Any],
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.conn = conn
+        self.fire = fire  # the queue-level listeners: fire("job complete", [id, result])
         self.poll_interval = poll_interval
         # RLock: a callback may save a new job (re-entering from the hub thread).
         self.lock = threading.RLock()
@@ -137,7 +89,7 @@ class EventHub:
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
                 self._thread = threading.Thread(
-                    target=self._run, name=f"pykue-events-{self.queue.prefix}", daemon=True
+                    target=self._run, name=f"pykue-events-{self.conn.prefix}", daemon=True
                 )
                 self._thread.start()
 
@@ -150,7 +102,7 @@ class EventHub:
         while not self.subscribed.wait(0.02):
             error = self.last_error
             if error is not None or time.monotonic() > deadline:
-                raise self.queue.unavailable(error or "event subscription timed out")
+                raise self.conn.unavailable(error or "event subscription timed out")
 
     def stop(self, timeout: float = 1.0) -> None:
         """Stop the subscriber thread."""
@@ -201,8 +153,8 @@ class EventHub:
         while not self._stop.is_set():
             pubsub = None
             try:
-                pubsub = self.queue.client.pubsub()
-                pubsub.subscribe(self.queue.keys.events)
+                pubsub = self.conn.client.pubsub()
+                pubsub.subscribe(self.conn.keys.events)
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.2)
                     if message is not None:
@@ -267,7 +219,7 @@ class EventHub:
                         alias._fire(event, args)
             if event in TERMINAL and job is None and job_id in self.finished:
                 return  # this job's end was already reported (by polling): never twice
-            self.queue._fire("job " + event, [job_id, *args])
+            self.fire("job " + event, [job_id, *args])
             if job is not None and event in TERMINAL:
                 job._finished = True
                 if self.pending.get(job_id) is job:
@@ -284,9 +236,9 @@ class EventHub:
             ids = list(self.pending)[:2000]
         if not ids:
             return
-        pipe = self.queue.client.pipeline(transaction=False)
+        pipe = self.conn.client.pipeline(transaction=False)
         for job_id in ids:
-            pipe.hmget(self.queue.keys.job(job_id), "state", "result", "error")
+            pipe.hmget(self.conn.keys.job(job_id), "state", "result", "error")
         rows = pipe.execute()
         for job_id, (state, result, error) in zip(ids, rows, strict=True):
             if state not in TERMINAL and state is not None:

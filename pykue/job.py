@@ -5,33 +5,76 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from pykue.emitter import Emitter
 from pykue.errors import JobDataError, PykueError
-from pykue.events import Emitter
-from pykue.keys import STATES
-
-if TYPE_CHECKING:
-    from pykue.queue import Queue
+from pykue.keys import FETCHED_FIELDS, STATES, check_states
 
 PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10, "critical": -15}
 
-# Attributes a worker's job reads from Redis only when first used (attribute -> hash field):
-# the worker's fetch (one script call per job) returns just what handlers commonly need.
-LAZY_FIELDS = {
-    "backoff_config": "backoff",
-    "delay_ms": "delay",
-    "remove_on_complete_flag": "remove_on_complete",
-    "error": "error",
-    "stalls": "stalls",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "started_at": "started_at",
-    "promote_at": "promote_at",
-    "unique_key": "unique",
-    "ttl_ms": "ttl",
-    "progress_percent": "progress",
+
+def _int(value: str | None) -> int:
+    return int(value or 0)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def _json_or_none(value: str | None) -> Any:
+    return json.loads(value) if value else None
+
+
+def _text_or_none(value: str | None) -> str | None:
+    return value or None
+
+
+def _flag(value: str | None) -> bool:
+    return value == "1"
+
+
+# How hash fields (pykue.keys.JOB_FIELDS) become the attributes a worker's job reads from
+# Redis only when first used: field -> (attribute, parse). The worker's fetch (one script
+# call per job) returns just what handlers commonly need (pykue.keys.FETCHED_FIELDS).
+LOADERS: dict[str, tuple[str, Callable[[str | None], Any]]] = {
+    "backoff": ("backoff_config", _json_or_none),
+    "delay": ("delay_ms", _int),
+    "remove_on_complete": ("remove_on_complete_flag", _flag),
+    "error": ("error", _text_or_none),
+    "stalls": ("stalls", _int),
+    "created_at": ("created_at", _int_or_none),
+    "updated_at": ("updated_at", _int_or_none),
+    "started_at": ("started_at", _int_or_none),
+    "promote_at": ("promote_at", _int_or_none),
+    "unique": ("unique_key", _text_or_none),
+    "ttl": ("ttl_ms", _int),
+    "progress": ("progress_percent", _int),
 }
+LAZY_FIELDS = {attribute: field for field, (attribute, _) in LOADERS.items()}
+_ID, _DATA, _PRIORITY, _MAX, _MADE = (
+    FETCHED_FIELDS.index(f) for f in ("id", "data", "priority", "max_attempts", "attempts_made")
+)
+
+
+class Storage(Protocol):
+    """The calls a job makes to where it is stored (:class:`pykue.backend.Backend`)."""
+
+    def save(self, job: Job) -> None: ...
+    def emit(self, job: Job, event: str, args: list) -> None: ...
+    def progress(self, job: Job, percent: int, data: Any, data_json: str) -> None: ...
+    def log(self, job: Job, line: str) -> None: ...
+    def logs(self, job: Job) -> list[str]: ...
+    def remove(self, job: Job) -> bool: ...
+    def set_state(self, job: Job, state: str, delay_ms: int) -> None: ...
+    def restart(self, job_id: int, states: list[str], job: Job | None) -> bool: ...
+    def read_fields(self, job_id: int, names: list[str]) -> list[str | None]: ...
+
+
+class Link(Protocol):
+    """A job's way to its storage: ``link.backend`` (test mode swaps it)."""
+
+    backend: Storage
 
 
 def _find_unjsonable(value: Any, path: str) -> str | None:
@@ -72,9 +115,9 @@ def to_json(value: Any, what: str = "job data") -> str:
 class Job(Emitter):
     """A unit of work of ``type`` with JSON ``data``; create it with ``queue.create()``."""
 
-    def __init__(self, queue: Queue, job_type: str, data: Any = None) -> None:
+    def __init__(self, link: Link, job_type: str, data: Any = None) -> None:
         super().__init__()
-        self.queue = queue
+        self.link = link
         self.type = job_type
         self.data = {} if data is None else data
         self._data_json = to_json(self.data)
@@ -101,7 +144,6 @@ class Job(Emitter):
         self._finished = False
         self._finishing = False
         self._token: str | None = None  # set while a worker of this process holds the lease
-        self._test_logs: list[str] = []
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.type!r} {self.state}>"
@@ -167,7 +209,7 @@ class Job(Emitter):
     def save(self, callback: Callable[..., Any] | None = None) -> Job:
         """Store the job (ids 1, 2, 3 ...); ``callback(err)`` is Kue's form, else it raises."""
         try:
-            self.queue._save(self)
+            self.link.backend.save(self)
         except Exception as exc:
             if callback is None:
                 raise
@@ -179,7 +221,7 @@ class Job(Emitter):
 
     def emit(self, event: str, *args: Any) -> Job:
         """Deliver ``event`` as if it had happened (for tests): job and queue callbacks run."""
-        self.queue._deliver_local(self, event, list(args))
+        self.link.backend.emit(self, event, list(args))
         return self
 
     # -- for handlers --------------------------------------------------------------------
@@ -188,28 +230,28 @@ class Job(Emitter):
         """Report progress; percent = min(100, completed*100//total). Returns the percent."""
         percent = int(min(100, completed * 100 // total)) if total else 0
         data_json = to_json(data, "progress data")
-        self.queue._progress(self, percent, data, data_json)
+        self.link.backend.progress(self, percent, data, data_json)
         return percent
 
     def log(self, fmt: str, *args: Any) -> Job:
         """Append a log line (``fmt % args`` when args are given)."""
         line = fmt % args if args else str(fmt)
-        self.queue._log(self, line)
+        self.link.backend.log(self, line)
         return self
 
     def logs(self) -> list[str]:
         """The job's log lines."""
-        return self.queue._logs(self)
+        return self.link.backend.logs(self)
 
     def remove(self) -> bool:
         """Delete the job (from every state); True if it existed."""
-        return self.queue._remove(self)
+        return self.link.backend.remove(self)
 
     def set_state(self, state: str, delay_ms: int = 0) -> Job:
         """Move the job to ``state`` (inactive = restart, resets attempts); atomic."""
         if state not in STATES or state == "active":
             raise PykueError(f"cannot set state {state!r}; use inactive, delayed, complete, failed")
-        self.queue._set_state(self, state, delay_ms)
+        self.link.backend.set_state(self, state, delay_ms)
         self.state = state
         return self
 
@@ -217,7 +259,7 @@ class Job(Emitter):
         """Run the job again: back to inactive, attempts reset, if its state is one of
         ``only_from`` (checked atomically); False, changing nothing, if it is not (or the
         job no longer exists)."""
-        return self.queue.restart(self, only_from=only_from)
+        return self.link.backend.restart(self.id, check_states(only_from), self)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -225,8 +267,8 @@ class Job(Emitter):
         # only called for attributes not set: the lazy ones of a job a worker fetched
         if name not in LAZY_FIELDS or "_lazy" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        queue, names = self.queue, list(LAZY_FIELDS.values())
-        values = queue._call(lambda: queue.client.hmget(queue.keys.job(self.id), names))
+        names = list(LAZY_FIELDS.values())
+        values = self.link.backend.read_fields(self.id, names)
         mine = {k: v for k, v in self.__dict__.items() if k in LAZY_FIELDS}  # set since
         self._set_lazy(dict(zip(names, values, strict=True)))
         self.__dict__.update(mine)
@@ -234,52 +276,41 @@ class Job(Emitter):
         return self.__dict__[name]
 
     def _set_lazy(self, fields: dict[str, str | None]) -> None:
-        backoff = fields.get("backoff")
-        self.backoff_config = json.loads(backoff) if backoff else None
-        self.delay_ms = int(fields.get("delay") or 0)
-        self.ttl_ms = int(fields.get("ttl") or 0)
-        self.remove_on_complete_flag = fields.get("remove_on_complete") == "1"
-        self.error = fields.get("error") or None
-        self.stalls = int(fields.get("stalls") or 0)
-        self.unique_key = fields.get("unique") or None
-        self.progress_percent = int(fields.get("progress") or 0)
-        for name in ("created_at", "updated_at", "started_at", "promote_at"):
-            value = fields.get(name)
-            setattr(self, name, int(value) if value else None)
+        for field, (attribute, parse) in LOADERS.items():
+            setattr(self, attribute, parse(fields.get(field)))
 
     @classmethod
-    def fetched(cls, queue: Queue, job_type: str, fields: list, token: str) -> Job:
+    def fetched(cls, link: Link, job_type: str, fields: list, token: str) -> Job:
         """A job a worker just made active: ``fields`` as lua/_lib.lua take_next returns them
-        (id, data, priority, max_attempts, attempts_made); the rest of its attributes are
-        read from Redis when first used."""
+        (pykue.keys.FETCHED_FIELDS); the rest of its attributes are read from Redis when
+        first used."""
         job = cls.__new__(cls)
         d = job.__dict__
         d["_listeners"] = {}
-        d["queue"] = queue
-        d["id"] = int(fields[0])
+        d["link"] = link
+        d["id"] = int(fields[_ID])
         d["type"] = job_type
-        d["_data_json"] = fields[1]
-        d["data"] = json.loads(fields[1])
-        d["priority_value"] = int(fields[2])
-        d["max_attempts"] = int(fields[3])
-        d["attempts_made"] = int(fields[4])
+        d["_data_json"] = fields[_DATA]
+        d["data"] = json.loads(fields[_DATA])
+        d["priority_value"] = int(fields[_PRIORITY])
+        d["max_attempts"] = int(fields[_MAX])
+        d["attempts_made"] = int(fields[_MADE])
         d["state"] = "active"
         d["result"] = None
         d["progress_data"] = None
         d["_finished"] = False
         d["_finishing"] = False
         d["_token"] = token
-        d["_test_logs"] = []
         d["duplicate"] = False
         d["_lazy"] = True
         return job
 
     @classmethod
-    def from_fields(cls, queue: Queue, fields: dict[str, str]) -> Job:
+    def from_fields(cls, link: Link, fields: dict[str, str]) -> Job:
         """A Job from its Redis hash."""
         job = cls.__new__(cls)
         Emitter.__init__(job)
-        job.queue = queue
+        job.link = link
         job.type = fields.get("type", "")
         job._data_json = fields.get("data", "null")
         job.data = json.loads(job._data_json)
@@ -297,7 +328,6 @@ class Job(Emitter):
         job._finished = job.state in ("complete", "failed")
         job._token = None
         job._finishing = False
-        job._test_logs = []
         return job
 
     def to_dict(self) -> dict[str, Any]:

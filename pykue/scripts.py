@@ -71,16 +71,5 @@ def load(name: str) -> Script:
     return Script(name, lib + "\n" + body)
 
 
-SCRIPT_NAMES = (
-    "add_job",
-    "move_to_active",
-    "move_to_finished",
-    "extend_lease",
-    "move_stalled_to_inactive",
-    "promote_delayed",
-    "update_progress",
-    "move_to_inactive",
-    "remove_job",
-    "set_state",
-    "restart_job",
-)
+SCRIPT_NAMES = tuple(sorted(p.stem for p in LUA_DIR.glob("*.lua") if not p.stem.startswith("_")))
+"""Every script, one per ``lua/*.lua`` file (``_lib.lua`` is the helpers they share)."""

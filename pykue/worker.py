@@ -9,14 +9,12 @@ group's active jobs in one call, promotes delayed jobs and sweeps stalled ones.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import sys
 import threading
 import time
 import traceback
 import uuid
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,109 +22,31 @@ import redis
 
 from pykue import scripts
 from pykue.errors import JobDataError
+from pykue.handlers import handler_kind, run_handler
 from pykue.job import Job, to_json
+from pykue.keys import FETCHED_FIELDS  # noqa: F401 - where tests look for it
 
 if TYPE_CHECKING:
-    from pykue.queue import Queue
+    from pykue.job import Link
+    from pykue.redis_conn import RedisConnection
 
-# The job fields take_next (lua/_lib.lua) returns, in its order.
-# The other attributes of a fetched job are read when first used (pykue.job.LAZY_FIELDS).
-FETCHED_FIELDS = ("id", "data", "priority", "max_attempts", "attempts_made")
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
-
-
-def handler_kind(handler: Callable[..., Any]) -> str:
-    """ "async", "done" (takes job, done) or "return" (takes job)."""
-    if inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-        getattr(handler, "__call__", None)  # noqa: B004
-    ):
-        return "async"
-    try:
-        params = [
-            p
-            for p in inspect.signature(handler).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        ]
-    except (TypeError, ValueError):
-        return "return"
-    if len(params) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params):
-        return "done"
-    return "return"
-
-
-def error_text(err: Any) -> str:
-    """The message of a failure given as an exception, a string or anything else."""
-    if isinstance(err, BaseException):
-        return str(err) or type(err).__name__
-    return str(err)
-
-
-class _Done:
-    """The ``done`` callback of one job run: first call wins, later calls warn."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.event = threading.Event()
-        self.outcome: tuple[str, Any] | None = None
-
-    def __call__(self, err: Any = None, result: Any = None) -> None:
-        if self.event.is_set():
-            warnings.warn(
-                f"pykue: done() called more than once for job {self.job.id}; ignored",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return
-        if err is not None and err is not False:
-            self.outcome = ("failed", error_text(err))
-        else:
-            self.outcome = ("complete", result)
-        self.event.set()
-
-
-def run_handler(
-    handler: Callable[..., Any],
-    job: Job,
-    abandon: threading.Event,
-    loop: asyncio.AbstractEventLoop | None = None,
-    kind: str | None = None,
-) -> tuple[str | None, Any]:
-    """Run ``handler`` on ``job``: ("complete", result) | ("failed", message) | (None, None).
-
-    (None, None) means ``abandon`` was set (shutdown) before a done-style handler finished.
-    """
-    kind = kind or handler_kind(handler)
-    try:
-        if kind == "done":
-            done = _Done(job)
-            try:
-                handler(job, done)
-            except Exception as exc:
-                if not done.event.is_set():
-                    return "failed", error_text(exc)
-                traceback.print_exc(file=sys.stderr)
-            while not done.event.wait(0.2):
-                if abandon.is_set():
-                    return None, None
-            return done.outcome  # type: ignore[return-value]
-        if kind == "async":
-            coro = handler(job)
-        else:
-            coro = handler(job)
-            if not inspect.isawaitable(coro):
-                return "complete", coro
-        if loop is None:
-            return "complete", asyncio.run(coro)
-        return "complete", loop.run_until_complete(coro)
-    except Exception as exc:
-        return "failed", error_text(exc)
+QUIET = 5.0  # s after Redis came back in which a stale connection's failure is no news
 
 
 class WorkerGroup:
     """The workers started by one ``queue.process(type, handler, concurrency)`` call."""
 
-    def __init__(self, queue: Queue, job_type: str, handler: Callable[..., Any], concurrency: int):
-        self.queue = queue
+    def __init__(
+        self,
+        conn: RedisConnection,
+        link: Link,
+        job_type: str,
+        handler: Callable[..., Any],
+        concurrency: int,
+    ):
+        self.conn = conn
+        self.link = link  # what the jobs this group fetches talk to
         self.type = job_type
         self.handler = handler
         self.kind = handler_kind(handler)
@@ -141,8 +61,12 @@ class WorkerGroup:
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
         self.heartbeat: threading.Thread | None = None
+        self._lost = 0  # Redis failed us since it last answered: 1 reported, 2 not (_report)
+        self._back_at = -QUIET
+        self._retry_wait = 0.0  # back-off after a job whose handler met a Redis failure
         self._fetch = scripts.load("move_to_active")
         self._finish = scripts.load("move_to_finished")
+        self._give_back = scripts.load("move_to_inactive")
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -174,9 +98,9 @@ class WorkerGroup:
             try:
                 count += int(
                     script(
-                        self.queue.client,
-                        [self.queue.keys.ids],
-                        [self.queue.keys.base, job.id, job._token],
+                        self.conn.client,
+                        self.conn.keys.fixed,
+                        [self.conn.keys.base, job.id, job._token],
                     )
                 )
             except redis.RedisError:
@@ -197,16 +121,16 @@ class WorkerGroup:
     def _hold(self, fields: list | None, token: str) -> Job | None:
         if not fields:
             return None
-        job = Job.fetched(self.queue, self.type, fields, token)
+        job = Job.fetched(self.link, self.type, fields, token)
         with self.lock:
             self.active[job.id] = job
         return job
 
     def _own_client(self) -> redis.Redis:
         """A client that keeps one connection (no pool round per command)."""
-        if self.queue.cluster:  # the cluster client is thread-safe and follows the slot
-            return self.queue.client
-        return redis.Redis(connection_pool=self.queue._pool, single_connection_client=True)
+        if self.conn.cluster:  # the cluster client is thread-safe and follows the slot
+            return self.conn.client
+        return redis.Redis(connection_pool=self.conn.pool, single_connection_client=True)
 
     def _connect(self) -> redis.Redis | None:
         """This thread's client, retrying while Redis is unreachable; None when stopping.
@@ -257,7 +181,7 @@ class WorkerGroup:
             if loop is not None:
                 loop.close()
             try:
-                if client is not self.queue.client:
+                if client is not self.conn.client:
                     client.close()
             except Exception:
                 pass
@@ -269,6 +193,10 @@ class WorkerGroup:
         outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
         if outcome is None:  # shutdown gave it back
             return None
+        if outcome == "retry":  # Redis failed the handler: not the job's fault
+            self._give_back_after_redis_error(client, job, payload)
+            return None
+        self._retry_wait = 0.0
         if outcome == "complete":
             try:
                 payload = to_json(payload, "handler result")
@@ -278,18 +206,46 @@ class WorkerGroup:
             payload = str(payload)
         return self._complete(client, job, outcome, payload)
 
+    def _give_back_after_redis_error(self, client: redis.Redis, job: Job, error: str) -> None:
+        """``job``'s handler met a Redis failure (e.g. ``job.log()`` on a full Redis): the
+        job goes back to inactive, no attempt counted, and this worker waits (growing up
+        to 10 s) before it takes another job, instead of burning through the queue."""
+        self._retry_wait = min(max(self._retry_wait * 2, 0.5), 10.0)
+        print(
+            f"pykue: job {job.id} given back to inactive, not failed: Redis failed its handler"
+            f" ({error}); next job in {self._retry_wait:g}s",
+            file=sys.stderr,
+            flush=True,
+        )
+        job._finishing = True
+        backoff = 0.05
+        q = self.conn
+        while not self.closed:
+            try:
+                self._eval(client, self._give_back, [q.keys.base, job.id, job._token])
+                break
+            except redis.RedisError as exc:  # its lease lapses meanwhile: the sweep returns it
+                self._report(exc)
+                if self.stopping.wait(backoff):
+                    break
+                backoff = min(backoff * 2, 2.0)
+        with self.lock:
+            self.active.pop(job.id, None)
+        self.stopping.wait(self._retry_wait)
+
     def _next(self, client: redis.Redis) -> Job | None:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
-        q = self.queue
+        q = self.conn
         backoff = 0.05
         while not self.stopping.is_set() and not self.closed:
             try:
-                q._prepare()
+                q.prepare()
                 token = self._new_token()
                 job = self._hold(
                     self._eval(client, self._fetch, [q.keys.base, self.type, token, q.lease_ms]),
                     token,
                 )
+                self._back()
                 if job is not None:
                     return job
                 client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
@@ -302,7 +258,7 @@ class WorkerGroup:
 
     def _complete(self, client: redis.Redis, job: Job, outcome: str, payload: str) -> Job | None:
         """Finish ``job`` and (unless stopping) fetch the next, in one script call."""
-        q = self.queue
+        q = self.conn
         backoff = 0.05
         job._finishing = True
         while not self.closed:
@@ -328,6 +284,7 @@ class WorkerGroup:
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
+            self._back()
             status = reply[0]
             with self.lock:
                 self.active.pop(job.id, None)
@@ -341,37 +298,63 @@ class WorkerGroup:
         return None
 
     def _eval(self, client: redis.Redis, script: scripts.Script, args: list[Any]) -> Any:
-        """Run ``script`` (KEYS = the queue's ids key) on the worker's own connection.
+        """Run ``script`` (KEYS = the queue's fixed keys) on the worker's own connection.
 
         The hot path: EVALSHA straight on the connection, without redis-py's per-command
         layers (retry wrapper, response callbacks); anything unusual (NOSCRIPT, a cluster)
         goes through :class:`pykue.scripts.Script`.
         """
-        key = self.queue.keys.ids
+        keys = self.conn.keys.fixed
         conn = getattr(client, "connection", None)
         if conn is None:  # cluster client, or not a single-connection client
-            return script(client, [key], args)
+            return script(client, keys, args)
         try:
-            conn.send_command("EVALSHA", script.sha, 1, key, *args)
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             return conn.read_response()
         except redis.exceptions.NoScriptError:
-            return script(client, [key], args)
+            return script(client, keys, args)
         except BaseException:
             conn.disconnect()  # a half-read reply must not be read as the next one's
             raise
 
     def _report(self, exc: Exception) -> None:
-        if self.closed:
+        """Say once that Redis is lost (the threads retry quietly until :meth:`_back`).
+
+        A stale connection failing just after Redis came back (within ``QUIET`` s) is a
+        loss too, but not news: it is not reported, nor is its end."""
+        if self.closed or self._lost:
             return
-        now = time.monotonic()
-        if now - getattr(self, "_last_report", 0.0) > 5:
-            self._last_report = now
-            print(f"pykue: {self.queue.unavailable(exc)}; retrying", file=sys.stderr)
+        with self.lock:
+            if self._lost:
+                return
+            quiet = time.monotonic() - self._back_at < QUIET
+            self._lost = 2 if quiet else 1
+        if not quiet:
+            print(
+                f"pykue: workers of {self.type!r}: {self.conn.translate(exc)} "
+                "(retrying until it answers)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _back(self) -> None:
+        """Redis answered: if it was lost, say once that it is back."""
+        if not self._lost:  # the hot path: one attribute read
+            return
+        with self.lock:
+            reported, self._lost = self._lost == 1, 0
+            self._back_at = time.monotonic()
+        if reported:
+            print(
+                f"pykue: workers of {self.type!r}: Redis at {self.conn.url_shown} is back",
+                file=sys.stderr,
+                flush=True,
+            )
 
     # -- the heartbeat -------------------------------------------------------------------
 
     def _heartbeat(self) -> None:
-        q = self.queue
+        q = self.conn
         extend = scripts.load("extend_lease")
         sweep = scripts.load("move_stalled_to_inactive")
         promote = scripts.load("promote_delayed")
@@ -391,7 +374,7 @@ class WorkerGroup:
                         args: list[Any] = [q.keys.base, q.lease_ms]
                         for job_id, token in held:
                             args += [job_id, token]
-                        lost = extend(q.client, [q.keys.ids], args)
+                        lost = extend(q.client, q.keys.fixed, args)
                         with self.lock:  # a job finished meanwhile is not lost
                             lost = [
                                 i
@@ -404,12 +387,13 @@ class WorkerGroup:
                             )
                 if now >= next_sweep:
                     next_sweep = now + sweep_every
-                    sweep(q.client, [q.keys.ids], [q.keys.base, q.max_stalls, 100])
-                moved, due_ms = promote(q.client, [q.keys.ids], [q.keys.base, 100])
+                    sweep(q.client, q.keys.fixed, [q.keys.base, q.max_stalls, 100])
+                moved, due_ms = promote(q.client, q.keys.fixed, [q.keys.base, 100])
                 if moved >= 100:
                     wait = 0
                 elif due_ms >= 0:
                     wait = min(wait, due_ms / 1000)
+                self._back()
             except Exception as exc:  # redis-py may fail oddly while shutdown closes sockets
                 if self.closed:
                     break

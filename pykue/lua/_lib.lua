@@ -1,10 +1,15 @@
 -- Shared helpers, prepended to every script by pykue/scripts.py.
--- ARGV[1] is always the key prefix "{q}:"; KEYS[1] is a key of the queue (cluster routing).
--- Key names mirror pykue/keys.py. Where each state's ids live:
+-- KEYS: the queue's fixed keys, the same in every script, in the order of pykue/keys.py
+-- FIXED_KEYS; each script's header says which it uses. ARGV[1] is always the key prefix
+-- "{q}:", from which the keys of one job or one type are built here (and only here),
+-- as pykue/keys.py builds them (tests/pykue/test_pykue_schema.py checks both agree).
+-- Where each state's ids live:
 --   inactive: wait:<type> (score = priority * 2^40 + seq)   active: active (score = deadline)
 --   delayed, complete, failed: jobs:<state> and type:<type>:<state> (score = id);
 --   delayed also in `delayed` (score = time due).
 local P = ARGV[1]
+local K_IDS, K_SEQ, K_JOBS, K_ACTIVE = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local K_DELAYED, K_TYPES, K_UNIQUE, K_EVENTS = KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -20,6 +25,28 @@ end
 
 local function jkey(id) return P .. 'job:' .. id end
 
+-- Sorted set of the ids in `state` (delayed, complete or failed).
+local function state_key(state) return P .. 'jobs:' .. state end
+
+-- A job type as written in key names (pykue/keys.py type_part): '%' and ':' percent-encoded,
+-- so that no type's keys can be another type's ('x' + ':complete' is not 'x:complete').
+local function tpart(jtype)
+  if string.find(jtype, '[%%:]') then
+    return (string.gsub(jtype, '[%%:]', {['%'] = '%25', [':'] = '%3A'}))
+  end
+  return jtype
+end
+
+-- Sorted set of the ids of `jtype` (in `state`: delayed, complete or failed, if given).
+local function type_key(jtype, state)
+  if state then return P .. 'type:' .. tpart(jtype) .. ':' .. state end
+  return P .. 'type:' .. tpart(jtype)
+end
+
+-- Sorted set of the inactive ids of `jtype`; the list its idle workers BLPOP on.
+local function wait_key(jtype) return P .. 'wait:' .. tpart(jtype) end
+local function notify_key(jtype) return P .. 'notify:' .. tpart(jtype) end
+
 local function jstr(s)
   -- a Lua string as a JSON string literal
   return cjson.encode(tostring(s))
@@ -32,7 +59,7 @@ end
 
 -- A message on the events channel is one event, or a JSON array of events in order.
 local function publish(event, id, args)
-  redis.call('PUBLISH', P .. 'events', event_json(event, id, args))
+  redis.call('PUBLISH', K_EVENTS, event_json(event, id, args))
 end
 
 
@@ -41,21 +68,21 @@ end
 -- failed are indexed by id (compared inline: a table here would be built on every call).
 local function index_state(id, jtype, old, new)
   if old == 'delayed' or old == 'complete' or old == 'failed' then
-    redis.call('ZREM', P .. 'jobs:' .. old, id)
-    redis.call('ZREM', P .. 'type:' .. jtype .. ':' .. old, id)
+    redis.call('ZREM', state_key(old), id)
+    redis.call('ZREM', type_key(jtype, old), id)
   end
   if new == 'delayed' or new == 'complete' or new == 'failed' then
-    redis.call('ZADD', P .. 'jobs:' .. new, id, id)
-    redis.call('ZADD', P .. 'type:' .. jtype .. ':' .. new, id, id)
+    redis.call('ZADD', state_key(new), id, id)
+    redis.call('ZADD', type_key(jtype, new), id, id)
   end
 end
 
 -- Make job `id` runnable: into the priority-ordered wait set of its type, wake a worker.
 local function push_wait(id, jtype, priority)
-  local seq = redis.call('INCR', P .. 'seq')
+  local seq = redis.call('INCR', K_SEQ)
   local score = string.format('%d', tonumber(priority) * 1099511627776 + seq)
-  redis.call('ZADD', P .. 'wait:' .. jtype, score, id)
-  local nk = P .. 'notify:' .. jtype
+  redis.call('ZADD', wait_key(jtype), score, id)
+  local nk = notify_key(jtype)
   if redis.call('LLEN', nk) < 64 then
     redis.call('LPUSH', nk, '1')
   end
@@ -64,21 +91,21 @@ end
 -- Delay job `id` until `at` (ms).
 local function push_delayed(id, jtype, old, at, now)
   index_state(id, jtype, old, 'delayed')
-  redis.call('ZADD', P .. 'delayed', at, id)
+  redis.call('ZADD', K_DELAYED, at, id)
   redis.call('HSET', jkey(id), 'state', 'delayed', 'promote_at', at, 'updated_at', now)
 end
 
 -- Forget job `id`'s unique key (the job is being deleted), if the key still names it.
 local function drop_unique(id, k)
   local unique = redis.call('HGET', k, 'unique')
-  if unique and redis.call('HGET', P .. 'unique', unique) == tostring(id) then
-    redis.call('HDEL', P .. 'unique', unique)
+  if unique and redis.call('HGET', K_UNIQUE, unique) == tostring(id) then
+    redis.call('HDEL', K_UNIQUE, unique)
   end
 end
 
 -- Leave `active`: drop from the lease set and clear the lease.
 local function release(id)
-  redis.call('ZREM', P .. 'active', id)
+  redis.call('ZREM', K_ACTIVE, id)
   redis.call('HDEL', jkey(id), 'token', 'ttl_deadline')
 end
 
@@ -123,15 +150,15 @@ end
 -- false if there is none. `before`: an event (JSON) to publish ahead of this job's "start",
 -- in the same message, or nil; it is not published when there is no job to take.
 local function take_next(jtype, token, lease_ms, now_s, before)
-  local popped = redis.call('ZPOPMIN', P .. 'wait:' .. jtype)
+  local popped = redis.call('ZPOPMIN', wait_key(jtype))
   if #popped == 0 then
     -- nothing runnable: any wake-up token left is stale
-    redis.call('DEL', P .. 'notify:' .. jtype)
+    redis.call('DEL', notify_key(jtype))
     return false
   end
   local id = popped[1]
   local k = jkey(id)
-  -- the fields a worker needs, in the order of pykue/worker.py FETCHED_FIELDS (they are
+  -- the fields a worker needs, in the order of pykue/keys.py FETCHED_FIELDS (they are
   -- at the front of the hash: add_job.lua)
   local fields = redis.call('HMGET', k, 'id', 'data', 'priority', 'max_attempts',
     'attempts_made', 'ttl')
@@ -147,12 +174,12 @@ local function take_next(jtype, token, lease_ms, now_s, before)
     redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now_s,
       'updated_at', now_s)
   end
-  redis.call('ZADD', P .. 'active', string.format('%d', deadline), id)
+  redis.call('ZADD', K_ACTIVE, string.format('%d', deadline), id)
   local start = event_json('start', id, jstr(jtype))
   if before then
-    redis.call('PUBLISH', P .. 'events', '[' .. before .. ',' .. start .. ']')
+    redis.call('PUBLISH', K_EVENTS, '[' .. before .. ',' .. start .. ']')
   else
-    redis.call('PUBLISH', P .. 'events', start)
+    redis.call('PUBLISH', K_EVENTS, start)
   end
   -- the fields as they were before this move (the client knows state, token and time)
   return fields

@@ -1,20 +1,23 @@
 -- Save a new job: id from INCR, hash, indexes, then inactive (wake a worker) or delayed.
--- ARGV: prefix, type, data(json), priority, max_attempts, backoff(json|''), delay_ms, ttl_ms,
---       remove_on_complete(0|1)[, unique key]
--- Returns the new id; with a unique key, {id, 0} for a new job, or {existing id, 1, its
--- state} when the key already names a job that still exists (nothing is created).
+-- KEYS: K_IDS K_SEQ K_JOBS K_DELAYED K_TYPES K_UNIQUE K_EVENTS
+-- ARGV: [1] prefix  [2] type  [3] data (JSON)  [4] priority  [5] max_attempts
+--       [6] backoff (JSON or '')  [7] delay ms  [8] ttl ms  [9] remove_on_complete (0|1)
+--       [10] unique key (optional)
+-- Returns: the new id; with a unique key, {id, 0} for a new job, or {existing id, 1, its
+--       state} when the key already names a job that still exists (nothing is created).
+-- Events: enqueue
 local jtype, data, priority = ARGV[2], ARGV[3], tonumber(ARGV[4])
 local delay = tonumber(ARGV[7])
 local unique = ARGV[10]
 if unique then
-  local existing = redis.call('HGET', P .. 'unique', unique)
+  local existing = redis.call('HGET', K_UNIQUE, unique)
   if existing then
     local state = redis.call('HGET', jkey(existing), 'state')
     if state then return {tonumber(existing), 1, state} end
   end
 end
 local now = now_ms()
-local id = redis.call('INCR', P .. 'ids')
+local id = redis.call('INCR', K_IDS)
 -- Field order matters for speed: a small hash is a list scanned from the front, so the
 -- fields the worker's hot path reads and writes come first, pre-created (token, result,
 -- started_at, completed_at empty) so that they stay in front.
@@ -25,11 +28,11 @@ redis.call('HSET', jkey(id), 'state', 'inactive', 'token', '', 'id', id, 'type',
   'created_at', now, 'stalls', 0)
 if unique then
   redis.call('HSET', jkey(id), 'unique', unique)
-  redis.call('HSET', P .. 'unique', unique, id)
+  redis.call('HSET', K_UNIQUE, unique, id)
 end
-redis.call('SADD', P .. 'types', jtype)
-redis.call('ZADD', P .. 'jobs', id, id)
-redis.call('ZADD', P .. 'type:' .. jtype, id, id)
+redis.call('SADD', K_TYPES, jtype)
+redis.call('ZADD', K_JOBS, id, id)
+redis.call('ZADD', type_key(jtype), id, id)
 if delay > 0 then
   push_delayed(id, jtype, nil, now + delay, now)
 else

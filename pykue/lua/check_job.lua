@@ -3,8 +3,10 @@
 -- With repair = 1, fix what is wrong in the same step (re-index, drop orphan entries,
 -- clear a lease of a job that is not active, give an active job without lease back to
 -- inactive).
--- ARGV: prefix, id, repair (0|1), every known job type...
--- Returns a flat list of triples: kind, message, repaired (0|1).
+-- KEYS: K_SEQ K_JOBS K_ACTIVE K_DELAYED K_TYPES
+-- ARGV: [1] prefix  [2] id  [3] repair (0|1)  [4...] every known job type
+-- Returns: a flat list of triples: kind, message, repaired (0|1).
+-- Events: none
 local id, repair = ARGV[2], ARGV[3] == '1'
 local out = {}
 local function problem(kind, msg, fixed)
@@ -25,12 +27,12 @@ local k = jkey(id)
 local ktype = redis.call('TYPE', k)['ok']
 if ktype == 'none' then
   -- no job: every index entry and log of this id is an orphan
-  local keys = {P .. 'jobs', P .. 'delayed', P .. 'active'}
-  for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'jobs:' .. s end
+  local keys = {K_JOBS, K_DELAYED, K_ACTIVE}
+  for _, s in ipairs(BY_ID) do keys[#keys + 1] = state_key(s) end
   for _, t in ipairs(types) do
-    keys[#keys + 1] = P .. 'type:' .. t
-    keys[#keys + 1] = P .. 'wait:' .. t
-    for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'type:' .. t .. ':' .. s end
+    keys[#keys + 1] = type_key(t)
+    keys[#keys + 1] = wait_key(t)
+    for _, s in ipairs(BY_ID) do keys[#keys + 1] = type_key(t, s) end
   end
   for _, key in ipairs(keys) do
     if listed(key) then
@@ -63,22 +65,22 @@ if f[1] ~= id then
   problem('bad_hash', 'job ' .. id .. ' has id field ' .. tostring(f[1]), repair)
   if repair then redis.call('HSET', k, 'id', id) end
 end
-if redis.call('SISMEMBER', P .. 'types', jtype) == 0 then
-  problem('type_index', 'type ' .. jtype .. ' of job ' .. id .. ' is not in ' .. P .. 'types',
+if redis.call('SISMEMBER', K_TYPES, jtype) == 0 then
+  problem('type_index', 'type ' .. jtype .. ' of job ' .. id .. ' is not in ' .. K_TYPES,
     repair)
-  if repair then redis.call('SADD', P .. 'types', jtype) end
+  if repair then redis.call('SADD', K_TYPES, jtype) end
 end
 
 local token = f[5] or ''
 local wait_done = false
-if state == 'active' and (token == '' or not listed(P .. 'active')) then
+if state == 'active' and (token == '' or not listed(K_ACTIVE)) then
   problem('lease', 'job ' .. id .. ' is active without a lease (no worker holds it)', repair)
   if repair then
     -- back to inactive, as when a lease lapses (not counted as a stall)
-    redis.call('ZREM', P .. 'active', id)
+    redis.call('ZREM', K_ACTIVE, id)
     redis.call('HDEL', k, 'token', 'ttl_deadline')
     redis.call('HSET', k, 'state', 'inactive', 'updated_at', now)
-    if not listed(P .. 'wait:' .. jtype) then push_wait(id, jtype, f[4] or 0) end
+    if not listed(wait_key(jtype)) then push_wait(id, jtype, f[4] or 0) end
     wait_done = true
     state = 'inactive'
     token = ''
@@ -90,23 +92,23 @@ end
 
 -- where the job must be listed, given its state
 local want = {}
-want[P .. 'jobs'] = true
-want[P .. 'type:' .. jtype] = true
+want[K_JOBS] = true
+want[type_key(jtype)] = true
 if state == 'inactive' then
-  want[P .. 'wait:' .. jtype] = true
+  want[wait_key(jtype)] = true
 elseif state == 'active' then
-  want[P .. 'active'] = true
+  want[K_ACTIVE] = true
 else
-  want[P .. 'jobs:' .. state] = true
-  want[P .. 'type:' .. jtype .. ':' .. state] = true
-  if state == 'delayed' then want[P .. 'delayed'] = true end
+  want[state_key(state)] = true
+  want[type_key(jtype, state)] = true
+  if state == 'delayed' then want[K_DELAYED] = true end
 end
-local keys = {P .. 'jobs', P .. 'delayed', P .. 'active'}
-for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'jobs:' .. s end
+local keys = {K_JOBS, K_DELAYED, K_ACTIVE}
+for _, s in ipairs(BY_ID) do keys[#keys + 1] = state_key(s) end
 for _, t in ipairs(types) do
-  keys[#keys + 1] = P .. 'type:' .. t
-  keys[#keys + 1] = P .. 'wait:' .. t
-  for _, s in ipairs(BY_ID) do keys[#keys + 1] = P .. 'type:' .. t .. ':' .. s end
+  keys[#keys + 1] = type_key(t)
+  keys[#keys + 1] = wait_key(t)
+  for _, s in ipairs(BY_ID) do keys[#keys + 1] = type_key(t, s) end
 end
 for _, key in ipairs(keys) do
   local is_in = listed(key)
@@ -115,15 +117,15 @@ for _, key in ipairs(keys) do
       .. key, repair)
     if repair then redis.call('ZREM', key, id) end
   elseif want[key] and not is_in then
-    if key == P .. 'active' then
+    if key == K_ACTIVE then
       -- reported above as a lease problem (cannot be repaired without repair mode)
     else
       problem('state_set', 'job ' .. id .. ' (' .. state .. ', type ' .. jtype
         .. ') is missing from ' .. key, repair)
       if repair then
-        if key == P .. 'wait:' .. jtype then
+        if key == wait_key(jtype) then
           if not wait_done then push_wait(id, jtype, f[4] or 0) end
-        elseif key == P .. 'delayed' then
+        elseif key == K_DELAYED then
           redis.call('ZADD', key, tonumber(f[6] or '') or now, id)
         else
           redis.call('ZADD', key, tonumber(id) or 0, id)

@@ -1,6 +1,8 @@
 -- Renew the leases a worker holds, in one batch.
--- ARGV: prefix, lease_ms, id1, token1, id2, token2, ...
--- Returns the ids whose lease is lost (job no longer active under that token).
+-- KEYS: K_ACTIVE
+-- ARGV: [1] prefix  [2] lease ms  [3...] id1, token1, id2, token2, ...
+-- Returns: the ids whose lease is lost (job no longer active under that token).
+-- Events: none
 local lease_ms = tonumber(ARGV[2])
 local now = now_ms()
 local lost = {}
@@ -11,7 +13,7 @@ for i = 3, #ARGV, 2 do
     local deadline = now + lease_ms
     local ttl_deadline = tonumber(f[3] or '0')
     if ttl_deadline > 0 and ttl_deadline < deadline then deadline = ttl_deadline end
-    redis.call('ZADD', P .. 'active', deadline, id)
+    redis.call('ZADD', K_ACTIVE, deadline, id)
   else
     table.insert(lost, id)
   end

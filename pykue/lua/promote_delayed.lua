@@ -1,10 +1,13 @@
 -- Move delayed jobs whose time has come to inactive (and wake workers).
--- ARGV: prefix, limit.  Returns {moved, ms until the next delayed job is due or -1}.
+-- KEYS: K_SEQ K_DELAYED K_EVENTS
+-- ARGV: [1] prefix  [2] limit
+-- Returns: {moved, ms until the next delayed job is due or -1}.
+-- Events: promotion
 local limit = tonumber(ARGV[2])
 local now = now_ms()
-local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, limit)
+local due = redis.call('ZRANGEBYSCORE', K_DELAYED, '-inf', now, 'LIMIT', 0, limit)
 for _, id in ipairs(due) do
-  redis.call('ZREM', P .. 'delayed', id)
+  redis.call('ZREM', K_DELAYED, id)
   local k = jkey(id)
   local f = redis.call('HMGET', k, 'type', 'priority', 'state')
   if f[3] == 'delayed' then
@@ -15,6 +18,6 @@ for _, id in ipairs(due) do
     publish('promotion', id, jstr(f[1]))
   end
 end
-local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+local nxt = redis.call('ZRANGE', K_DELAYED, 0, 0, 'WITHSCORES')
 if #nxt == 0 then return {#due, -1} end
 return {#due, math.max(0, tonumber(nxt[2]) - now)}

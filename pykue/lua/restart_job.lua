@@ -1,8 +1,10 @@
 -- Restart a job: back to inactive with attempts, stalls and progress reset, but only from
 -- the states listed (refused otherwise, atomically). An active job's lease is released, so
 -- its worker's late finish is refused.
--- ARGV: prefix, id, allowed state, allowed state, ...
--- Returns 1 (restarted), 0 (in another state: nothing changed) or -1 (no such job).
+-- KEYS: K_SEQ K_ACTIVE K_DELAYED K_EVENTS
+-- ARGV: [1] prefix  [2] id  [3...] the states it may be restarted from
+-- Returns: 1 (restarted), 0 (in another state: nothing changed) or -1 (no such job).
+-- Events: enqueue
 local id = ARGV[2]
 local k = jkey(id)
 local f = redis.call('HMGET', k, 'type', 'state', 'priority')
@@ -15,8 +17,8 @@ end
 if not allowed then return 0 end
 local now = now_ms()
 if old == 'active' then release(id) end
-redis.call('ZREM', P .. 'wait:' .. jtype, id)
-redis.call('ZREM', P .. 'delayed', id)
+redis.call('ZREM', wait_key(jtype), id)
+redis.call('ZREM', K_DELAYED, id)
 index_state(id, jtype, old, 'inactive')
 redis.call('HSET', k, 'state', 'inactive', 'updated_at', now, 'attempts_made', 0, 'stalls', 0,
   'progress', 0)

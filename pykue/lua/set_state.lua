@@ -1,7 +1,10 @@
 -- Force a job into a state (dashboard "restart", admin moves). Moving an active job away
 -- clears its lease, so its worker's late finish is refused.
--- ARGV: prefix, id, state ('inactive'|'delayed'|'complete'|'failed'), delay_ms
--- Returns 1, or 0 when there is no such job.
+-- KEYS: K_SEQ K_ACTIVE K_DELAYED K_EVENTS
+-- ARGV: [1] prefix  [2] id  [3] state ('inactive'|'delayed'|'complete'|'failed')
+--       [4] delay ms (for delayed)
+-- Returns: 1, or 0 when there is no such job.
+-- Events: enqueue
 local id, new = ARGV[2], ARGV[3]
 local k = jkey(id)
 local f = redis.call('HMGET', k, 'type', 'state', 'priority')
@@ -9,8 +12,8 @@ if not f[1] then return 0 end
 local jtype, old = f[1], f[2]
 local now = now_ms()
 release(id)
-redis.call('ZREM', P .. 'wait:' .. jtype, id)
-redis.call('ZREM', P .. 'delayed', id)
+redis.call('ZREM', wait_key(jtype), id)
+redis.call('ZREM', K_DELAYED, id)
 if new == 'delayed' then
   push_delayed(id, jtype, old, now + tonumber(ARGV[4] or '0'), now)
   return 1

@@ -17,7 +17,7 @@ from toolkit.redis_servers import free_port, start_fake, start_real
 def fetch_as_dead_worker(queue, job_type="work", token="dead:1"):
     """Take a job the way a worker does, then never renew it (a worker that died)."""
     fields = scripts.load("move_to_active")(
-        queue.client, [queue.keys.ids], [queue.keys.base, job_type, token, queue.lease_ms]
+        queue.client, queue.keys.fixed, [queue.keys.base, job_type, token, queue.lease_ms]
     )
     assert fields, "there was no job to take"
     return dict(zip(FETCHED_FIELDS, fields, strict=True))
@@ -26,7 +26,7 @@ def fetch_as_dead_worker(queue, job_type="work", token="dead:1"):
 def finish_as(queue, job_id, token, outcome="complete", payload="null"):
     status, _ = scripts.load("move_to_finished")(
         queue.client,
-        [queue.keys.ids],
+        queue.keys.fixed,
         [queue.keys.base, job_id, token, outcome, payload, "", "", queue.lease_ms],
     )
     return status
@@ -156,7 +156,7 @@ def test_redis_down_gives_a_clear_error():
     queue.shutdown()
 
 
-def test_a_worker_survives_a_redis_restart(redis_server, tmp_path):
+def test_a_worker_survives_a_redis_restart(redis_server, tmp_path, capfd):
     start = start_real if redis_server.kind == "real" else start_fake
     port = free_port()
     server = start(port, workdir=tmp_path / "redis")
@@ -180,6 +180,10 @@ def test_a_worker_survives_a_redis_restart(redis_server, tmp_path):
     finally:
         queue.shutdown(timeout=0.5)
         server.stop()
+    err = capfd.readouterr().err
+    # one line when Redis is lost, one when it is back: not one per retry
+    assert err.count("retrying until it answers") == 1, err
+    assert err.count(f"Redis at {url} is back") == 1, err
 
 
 def test_a_worker_started_while_redis_is_down_waits_for_it(redis_server, tmp_path, capfd):
