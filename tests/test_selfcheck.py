@@ -29,6 +29,7 @@ from toolkit.registry import task, tasks
 from toolkit.stubs import current as current_stub_hashes
 from toolkit.stubs import is_stub, shipped
 from toolkit.variants import Variant, VariantError, discover, materialise
+from toolkit.variants import load as load_variant
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -215,3 +216,49 @@ def test_broken_variant_fails_its_grader(graded, variant):
         f"on it and {first} catches it first: name that one (or fix the grader):\n"
         + failures(result)
     )
+
+
+# --- toolkit.variants itself ----------------------------------------------------------------
+
+SOLUTION = "def f():\n    return 1\n\n\ndef g():\n    return 2\n"
+PATCH = """Broken: f returns 0.
+Caught by: test_f
+Changes: 2 lines
+--- solutions/0-redis_client.py
++++ broken/0-redis_client.py
+@@ -1,2 +1,2 @@
+ def f():
+-    return 1
++    return 0
+"""
+
+
+def write_variant(folder: Path, text: str, solution: str = SOLUTION) -> tuple[Variant, Path]:
+    (folder / "solutions").mkdir()
+    (folder / "solutions" / "0-redis_client.py").write_text(solution, encoding="utf-8")
+    patch = folder / "task01-f-returns-0.patch"
+    patch.write_text(text, encoding="utf-8")
+    return load_variant(patch), folder / "solutions"
+
+
+def test_a_variant_applies_to_its_solution(tmp_path):
+    variant, solutions = write_variant(tmp_path, PATCH)
+    made = materialise(variant, tmp_path / "out", solutions)
+    assert (made / "0-redis_client.py").read_text(encoding="utf-8") == SOLUTION.replace(
+        "return 1", "return 0"
+    )
+    assert "Caught by: test_f" in (made / "VARIANT.md").read_text(encoding="utf-8")
+
+
+def test_a_variant_that_no_longer_applies_fails_loudly(tmp_path):
+    variant, solutions = write_variant(tmp_path, PATCH, SOLUTION.replace("return 1", "return 9"))
+    with pytest.raises(VariantError, match="no longer applies"):
+        materialise(variant, tmp_path / "out", solutions)
+
+
+def test_a_variant_changing_more_lines_than_declared_fails_loudly(tmp_path):
+    bigger = PATCH.replace("@@ -1,2 +1,2 @@", "@@ -1,2 +1,3 @@").replace(
+        "+    return 0\n", "+    return 0\n+    pass\n"
+    )
+    with pytest.raises(VariantError, match="changes 3 lines but 'Changes:' declares 2"):
+        write_variant(tmp_path, bigger)

@@ -418,9 +418,9 @@ def make_all(
 def write_patch(variant: Variant, broken: dict[str, str], caught_by: str | None, keep: bool):
     """Write ``variant`` (a folder) as a patch making ``broken``; check it; drop the folder."""
     patch = variant.path.with_name(variant.name + ".patch")
+    caught_by = caught_by or variant.caught_by
     if caught_by is None and patch.is_file():  # regenerating: keep the grader it names
         caught_by = _headers(patch.read_text(encoding="utf-8").splitlines()).get("caught by")
-    caught_by = caught_by or variant.caught_by
     diffs = {
         name: ((SOLUTIONS / name).read_text(encoding="utf-8"), broken[name]) for name in broken
     }
