@@ -127,6 +127,14 @@ def _pytest_command(target: Path, modules: Iterable[Path], *extra: str) -> list[
     ]
 
 
+def _workers(count: int) -> list[str]:
+    """xdist options for grading ``count`` tasks: each task's graders stay in one worker,
+    in order (``--dist loadgroup``), the tasks spread over a few. One task: no workers
+    (starting them costs more than they save). ``GRADE_WORKERS`` overrides the number."""
+    workers = int(os.environ.get("GRADE_WORKERS") or min(3, count))
+    return ["-n", str(workers), "--dist", "loadgroup"] if count > 1 and workers > 1 else []
+
+
 def run_graders(target: Path, numbers: list[int] | None = None) -> Grading:
     """Run the graders of ``numbers`` (all tasks when None) on ``target`` and map the report."""
     asked = [t for t in tasks() if numbers is None or t.number in numbers]
@@ -148,6 +156,7 @@ def run_graders(target: Path, numbers: list[int] | None = None) -> Grading:
                 # One focused failure per task: the first failing grader says what to fix,
                 # and stubs are graded quickly.
                 "--stop-task-on-failure",
+                *_workers(len(asked)),
             )
             proc = subprocess.run(
                 command,

@@ -121,10 +121,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep
     if config.getoption("--stop-task-on-failure"):
-        # Under xdist --dist loadgroup, one target's graders run in one worker, in order, so
-        # a task's first failure there can skip the rest of that task.
+        # Under xdist --dist loadgroup, one task's graders on one target run in one worker,
+        # in order, so the task's first failure there can skip the rest of it; the tasks
+        # spread over the workers.
         for item in items:
-            item.add_marker(pytest.mark.xdist_group(name=_target_of(item) or "none"))
+            group = f"{_target_of(item) or 'none'}::task{task_number(item)}"
+            item.add_marker(pytest.mark.xdist_group(name=group))
 
 
 @pytest.hookimpl(tryfirst=True)  # after every modifyitems, before xdist sends the order
