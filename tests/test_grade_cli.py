@@ -173,6 +173,7 @@ def test_a_skipped_grader_leaves_its_task_unproven():
         "output": None,
         "task_id": 0,
         "target": "/x",
+        "test": "x",
     }
     report = build_report([skipped], [])
     assert report["tasks"][0]["status"] == "fail"

@@ -210,7 +210,7 @@ def test_broken_variant_fails_its_grader(graded, variant):
     assert result["status"] != NOT_STARTED, (
         f"{variant.name}: failed as 'not started', not for what it breaks:\n" + failures(result)
     )
-    first = (result["first_failure"] or "").split("::")[-1].split("[")[0]
+    first = result["first_failing_test"]
     assert first == variant.caught_by, (
         f"{variant.name}: declared 'Caught by: {variant.caught_by}', but that grader passes "
         f"on it and {first} catches it first: name that one (or fix the grader):\n"

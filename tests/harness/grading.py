@@ -186,7 +186,15 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         if kind == "skip" and report.longrepr and STOPPED in str(report.longrepr):
             kind = "stopped"
         report.user_properties.append(
-            ("grading", {"task": number, "target": _target_of(item), "status": kind})
+            (
+                "grading",
+                {
+                    "task": number,
+                    "target": _target_of(item),
+                    "status": kind,
+                    "test": item.originalname,
+                },
+            )
         )
         if report.failed:
             item.config._failed_pairs.add((_target_of(item), number))
@@ -218,6 +226,7 @@ class GradingResults:
                 "output": report.capstdout or None,
                 "task_id": tags["task"],
                 "target": tags["target"],
+                "test": tags["test"],  # the grader function, without parameters
             }
         )
 
@@ -270,9 +279,9 @@ def build_report(results: list[dict], collection_errors: list[str]) -> dict:
         slot["status"] = task_status(statuses)
         slot["tests_run"] = sum(1 for s in statuses if s != "skip")
         slot["failures"] = [e["message"] for e in mine if e["status"] not in (PASS,)]
-        slot["first_failure"] = next(
-            (e["name"] for e in mine if e["status"] not in (PASS, "skip")), None
-        )
+        failing = [e for e in mine if e["status"] not in (PASS, "skip")]
+        slot["first_failure"] = failing[0]["name"] if failing else None
+        slot["first_failing_test"] = failing[0]["test"] if failing else None
         summary.append(slot)
     tests = [
         {
