@@ -15,11 +15,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pexpect
 import pytest
 
-from harness.grading import build_report, task_status
+from harness.grading import NotStarted, TimedOut, build_report, kind_of, task_status
 from toolkit.grade_cli import (
     STATE_FILE_ENV,
     TaskResult,
@@ -321,3 +322,32 @@ def test_watch_takes_commands_from_a_pipe_too(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "task 2 not started" in done.stdout
     assert f"Hint for task 2: {TASK.hint}" in done.stdout and "Bye." in done.stdout
+
+
+def raised(error: BaseException, during: BaseException | None = None) -> pytest.ExceptionInfo:
+    """The ExceptionInfo of ``error`` raised (while ``during`` was being handled)."""
+    try:
+        try:
+            if during is not None:
+                raise during
+        finally:
+            raise error
+    except BaseException:  # noqa: BLE001 - any error is the point here
+        return pytest.ExceptionInfo.from_current()
+
+
+def test_each_failure_has_its_status_as_data():
+    call = SimpleNamespace(passed=False, skipped=False, when="call")
+    setup = SimpleNamespace(passed=False, skipped=False, when="setup")
+
+    def failed():
+        return pytest.fail.Exception("wrong output", pytrace=False)
+
+    assert kind_of(call, raised(NotStarted("task 2 not started", pytrace=False))) == "not_started"
+    assert kind_of(call, raised(TimedOut("no answer", pytrace=False))) == "timeout"
+    late = raised(failed(), during=subprocess.TimeoutExpired("python x.py", 20))
+    assert kind_of(call, late) == "timeout", "a failure reported while a timeout is handled"
+    assert kind_of(call, raised(failed())) == "fail"
+    assert kind_of(call, raised(AssertionError("x"))) == "fail"
+    assert kind_of(call, raised(RuntimeError("grader bug"))) == "error"
+    assert kind_of(setup, raised(failed())) == "error"
