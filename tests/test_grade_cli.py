@@ -15,11 +15,22 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pexpect
 import pytest
 
-from toolkit.grade_cli import STATE_FILE_ENV, _result, next_task, progress_line
+from harness.grading import NotStarted, TimedOut, build_report, kind_of, task_status
+from toolkit.grade_cli import (
+    STATE_FILE_ENV,
+    TaskResult,
+    _result,
+    next_task,
+    passed_numbers,
+    progress_line,
+    record,
+    task_files,
+)
 from toolkit.registry import task, tasks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,7 +103,8 @@ def test_table_has_a_row_per_task_a_progress_bar_and_the_next_task(table):
     assert row(out, 2) == "pass", out
     assert row(out, 1) == "not started", out  # task 1 has a grader and is still the stub
     for each in tasks():
-        assert row(out, each.number) in ("pass", "fail", "not started", "no grader")
+        shown = ("pass", "fail", "not started", "no grader", "timed out", "error")
+        assert row(out, each.number) in shown
     progress = re.search(r"^Progress: \[(#*)(-*)\] (\d+)/(\d+)$", out, re.M)
     assert progress, out
     assert int(progress.group(4)) == len(tasks()) and int(progress.group(3)) >= 1
@@ -107,9 +119,23 @@ def test_json_holds_one_result_per_task(table):
     assert sorted(by_number) == [t.number for t in tasks()]
     assert by_number[2]["status"] == "pass" and by_number[2]["failures"] == []
     assert by_number[2]["title"] == TASK.title
-    assert by_number[1]["status"] == "not started"
+    assert by_number[1]["status"] == "not_started"
     assert any("not started" in failure for failure in by_number[1]["failures"])
     assert report["total"] == len(tasks()) and report["passed"] >= 1
+
+
+def test_json_follows_exercism_results_version_3(table):
+    _, report, _ = table
+    assert report["version"] == 3 and report["status"] == "fail" and report["message"] is None
+    assert report["grading_version"] == 1
+    assert report["tests"], "every grader run is listed"
+    for test in report["tests"]:
+        assert {"name", "status", "message", "output", "task_id"} <= set(test), test
+        assert test["status"] in ("pass", "fail", "error"), test
+    task2 = [t for t in report["tests"] if t["task_id"] == 2]
+    assert task2 and all(t["status"] == "pass" and t["message"] is None for t in task2)
+    task1 = [t for t in report["tests"] if t["task_id"] == 1]
+    assert task1[0]["status"] == "fail" and task1[0]["grading_status"] == "not_started"
 
 
 def test_progress_is_saved_in_the_state_file(table):
@@ -117,7 +143,43 @@ def test_progress_is_saved_in_the_state_file(table):
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     (slot,) = state["targets"].values()
     assert slot["tasks"]["2"]["status"] == "pass" and slot["tasks"]["2"]["first_passed_at"]
-    assert slot["tasks"]["1"]["status"] == "not started"
+    assert slot["tasks"]["1"]["status"] == "not_started"
+
+
+def test_progress_bar_counts_a_pass_only_while_its_files_are_unchanged(tmp_path, monkeypatch):
+    monkeypatch.setenv(STATE_FILE_ENV, str(tmp_path / "state.json"))
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / FILE).write_text("solved\n", encoding="utf-8")
+    slot = record([TaskResult(TASK, "pass")], folder)
+    assert passed_numbers(slot, folder) == {2}
+    (folder / FILE).write_text("edited since\n", encoding="utf-8")
+    assert passed_numbers(slot, folder) == set(), "a pass graded on other files is stale"
+
+
+def test_task_0_names_the_dump_rdb_at_the_root():
+    shown = task_files(task(0), REPO / "exercises")
+    assert shown in ("dump.rdb", str(REPO / "dump.rdb")), shown
+
+
+def test_a_skipped_grader_leaves_its_task_unproven():
+    assert task_status(["pass", "skip"]) == "fail"
+    assert task_status(["pass", "pass"]) == "pass"
+    assert task_status(["not_started"]) == "not_started"
+    assert task_status(["pass", "timeout"]) == "timeout"
+    skipped = {
+        "name": "t::x",
+        "status": "skip",
+        "message": "not checked: redis-server is not installed",
+        "output": None,
+        "task_id": 0,
+        "target": "/x",
+        "test": "x",
+    }
+    report = build_report([skipped], [])
+    assert report["tasks"][0]["status"] == "fail"
+    assert report["tasks"][0]["failures"] == ["not checked: redis-server is not installed"]
+    assert report["tests"][0]["status"] == "fail"
 
 
 def test_progress_bar_counts_passed_tasks():
@@ -126,17 +188,18 @@ def test_progress_bar_counts_passed_tasks():
 
 
 def test_report_entries_map_to_statuses():
-    stub = {"passed": False, "tests_run": 1, "failures": ["task 2 not started: x is the stub"]}
-    broken = {"passed": False, "tests_run": 2, "failures": ["task 2: the output is not ..."]}
-    assert _result(TASK, {"passed": True, "tests_run": 3}, True).status == "pass"
-    assert _result(TASK, stub, True).status == "not started"
+    stub = {"status": "not_started", "tests_run": 1, "failures": ["task 2 not started: x"]}
+    broken = {"status": "fail", "tests_run": 2, "failures": ["task 2: the output is not ..."]}
+    assert _result(TASK, {"status": "pass", "tests_run": 3}, True).status == "pass"
+    assert _result(TASK, stub, True).status == "not_started"
     assert _result(TASK, broken, True).status == "fail"
-    assert _result(TASK, None, False).status == "no grader"
+    assert _result(TASK, {"status": "timeout", "failures": []}, True).status == "timeout"
+    assert _result(TASK, None, False).status == "no_grader"
     assert _result(TASK, None, True).status == "fail"  # collected, but nothing ran
 
 
 def test_next_task_is_the_first_graded_task_not_passing():
-    statuses = {0: "pass", 1: "pass", 2: "fail", 3: "not started"}
+    statuses = {0: "pass", 1: "pass", 2: "fail", 3: "not_started"}
     assert next_task(statuses, {0, 1, 2, 3}).number == 2
     assert next_task(statuses, {0, 1, 3}).number == 3  # 2 has no grader: skipped
     assert next_task(statuses, {0, 1, 2, 3}, after=2).number == 3
@@ -200,7 +263,7 @@ def test_reset_asks_then_restores_the_stub_and_keeps_progress(tmp_path):
     state = json.loads((tmp_path / "state.json").read_text(encoding="utf-8"))
     (slot,) = state["targets"].values()
     entry = slot["tasks"]["2"]
-    assert entry["status"] == "not started" and entry["first_passed_at"] and entry["reset_at"]
+    assert entry["status"] == "not_started" and entry["first_passed_at"] and entry["reset_at"]
 
     again = cli(GRADE, "2", "--target", str(target), folder=tmp_path)
     assert again.returncode == 1 and "task 2 not started" in again.stdout
@@ -259,3 +322,32 @@ def test_watch_takes_commands_from_a_pipe_too(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "task 2 not started" in done.stdout
     assert f"Hint for task 2: {TASK.hint}" in done.stdout and "Bye." in done.stdout
+
+
+def raised(error: BaseException, during: BaseException | None = None) -> pytest.ExceptionInfo:
+    """The ExceptionInfo of ``error`` raised (while ``during`` was being handled)."""
+    try:
+        try:
+            if during is not None:
+                raise during
+        finally:
+            raise error
+    except BaseException:  # noqa: BLE001 - any error is the point here
+        return pytest.ExceptionInfo.from_current()
+
+
+def test_each_failure_has_its_status_as_data():
+    call = SimpleNamespace(passed=False, skipped=False, when="call")
+    setup = SimpleNamespace(passed=False, skipped=False, when="setup")
+
+    def failed():
+        return pytest.fail.Exception("wrong output", pytrace=False)
+
+    assert kind_of(call, raised(NotStarted("task 2 not started", pytrace=False))) == "not_started"
+    assert kind_of(call, raised(TimedOut("no answer", pytrace=False))) == "timeout"
+    late = raised(failed(), during=subprocess.TimeoutExpired("python x.py", 20))
+    assert kind_of(call, late) == "timeout", "a failure reported while a timeout is handled"
+    assert kind_of(call, raised(failed())) == "fail"
+    assert kind_of(call, raised(AssertionError("x"))) == "fail"
+    assert kind_of(call, raised(RuntimeError("grader bug"))) == "error"
+    assert kind_of(setup, raised(failed())) == "error"

@@ -2,61 +2,43 @@
 
 - every exercise stub has TODO markers and fails its grader as "not started";
 - ``exercises/`` and ``solutions/`` mirror each other file for file;
-- every broken variant ``tests/broken/taskNN-*`` makes task NN's grader fail, and each
-  graded task has at least two of them.
+- every broken variant ``tests/broken/taskNN-*.patch`` (see ``toolkit.variants``) still
+  applies to its solution, changes the lines it declares, and makes the grader it names
+  (``Caught by:``) fail first; each graded task has at least two of them.
 
 The graders themselves run ONCE per session, in one pytest subprocess over
-``exercises/`` and every variant folder (each variant only against its own task), and
-the tests below read its JSON report. Every solution passing is the main run's job.
+``exercises/`` and every variant (materialised in a temporary folder, graded by its own
+task's graders only, the named grader first, stopping at the first failure), and the
+tests below read its JSON report (``harness.grading``). Every solution passing is the
+main run's job.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from harness.grading import NOT_STARTED, PASS
+from toolkit.grade_cli import grader_modules
 from toolkit.registry import task, tasks
 from toolkit.stubs import current as current_stub_hashes
 from toolkit.stubs import is_stub, shipped
+from toolkit.variants import Variant, VariantError, discover, materialise
+from toolkit.variants import load as load_variant
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
-BROKEN = TESTS / "broken"
 EXERCISES = REPO / "exercises"
 SOLUTIONS = REPO / "solutions"
 
 
-def grader_modules() -> dict[int, list[Path]]:
-    """Task number -> its grader modules ``tests/test_taskNN_*.py``."""
-    found: dict[int, list[Path]] = {}
-    for path in sorted(TESTS.glob("test_task*.py")):
-        match = re.fullmatch(r"test_task(\d\d)_\w+\.py", path.name)
-        if match:
-            found.setdefault(int(match.group(1)), []).append(path)
-    return found
-
-
-def variant_folders() -> list[Path]:
-    """Every broken variant folder ``tests/broken/taskNN-name``."""
-    if not BROKEN.is_dir():
-        return []
-    return sorted(p for p in BROKEN.iterdir() if p.is_dir() and re.match(r"task\d\d-", p.name))
-
-
-def variant_task(folder: Path) -> int:
-    return int(folder.name[4:6])
-
-
 def learner_files(folder: Path) -> set[str]:
-    return {p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")} - {
-        "VARIANT.md"
-    }
+    return {p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")}
 
 
 # "-n N" for pytest-xdist (SELFCHECK_WORKERS=0 runs the graders in one process).
@@ -65,21 +47,38 @@ if SELFCHECK_WORKERS[1] == "0":
     SELFCHECK_WORKERS = []
 
 GRADERS = grader_modules()
-VARIANTS = variant_folders()
+try:
+    VARIANTS: list[Variant] = discover()
+    DISCOVERY_ERROR = None
+except VariantError as error:  # reported by test_variants_are_found, not as a crash
+    VARIANTS, DISCOVERY_ERROR = [], str(error)
 # Tasks whose learner files are scripts with stubs (task 0's file is dump.rdb: no stub).
 STUB_TASKS = [t for t in tasks() if t.number in GRADERS and t.scripts]
 MIRRORED = sorted(learner_files(EXERCISES) | learner_files(SOLUTIONS))
 
 
+def by_name(variant: Variant) -> str:
+    return variant.name
+
+
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> dict[tuple[str, int], dict]:
-    """Run the graders on exercises/ and every variant; (folder name, task) -> result."""
+def materialised(tmp_path_factory) -> dict[str, Path | VariantError]:
+    """Each variant's folder (solutions plus its edit), or why it could not be made."""
+    root = tmp_path_factory.mktemp("variants")
+    made: dict[str, Path | VariantError] = {}
+    for variant in VARIANTS:
+        try:
+            made[variant.name] = materialise(variant, root / variant.name)
+        except VariantError as error:
+            made[variant.name] = error
+    return made
+
+
+@pytest.fixture(scope="session")
+def graded(materialised, tmp_path_factory) -> dict[tuple[str, int], dict]:
+    """Run the graders on exercises/ and every variant; (folder name, task) -> summary."""
     report = tmp_path_factory.mktemp("selfcheck") / "report.json"
-    # Each variant is graded by its own task's modules only; exercises/ by all of them.
-    # "-k" matches "[name" at the start of the parametrized test id.
-    selection = ["[exercises"] + [
-        f"(test_task{variant_task(v):02d} and [{v.name})" for v in VARIANTS
-    ]
+    folders = [path for path in materialised.values() if isinstance(path, Path)]
     command = [
         sys.executable,
         "-m",
@@ -88,6 +87,8 @@ def graded(tmp_path_factory) -> dict[tuple[str, int], dict]:
         "-q",
         "-p",
         "no:randomly",
+        "-p",
+        "no:hypothesispytest",  # no grader uses hypothesis; its plugin costs 0.7 s a process
         # The graders mostly wait on the scripts they run: spread them over processes.
         *SELFCHECK_WORKERS,
         "--stop-task-on-failure",
@@ -95,9 +96,7 @@ def graded(tmp_path_factory) -> dict[tuple[str, int], dict]:
         str(report),
         "--target",
         "exercises",
-        *(arg for v in VARIANTS for arg in ("--target", str(v))),
-        "-k",
-        " or ".join(selection),
+        *(arg for folder in folders for arg in ("--target", str(folder))),
     ]
     try:
         proc = subprocess.run(
@@ -111,8 +110,8 @@ def graded(tmp_path_factory) -> dict[tuple[str, int], dict]:
             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
             pytrace=False,
         )
-    results = json.loads(report.read_text(encoding="utf-8"))
-    return {(Path(r["target"]).name, r["task"]): r for r in results}
+    document = json.loads(report.read_text(encoding="utf-8"))
+    return {(Path(r["target"]).name, r["task"]): r for r in document["tasks"]}
 
 
 def require_pristine(*filenames: str) -> None:
@@ -133,15 +132,18 @@ def failures(result: dict) -> str:
     return "\n".join(result["failures"])
 
 
+def test_variants_are_found():
+    assert DISCOVERY_ERROR is None, DISCOVERY_ERROR
+
+
 @pytest.mark.parametrize("number", [t.number for t in STUB_TASKS], ids=lambda n: f"task{n}")
 def test_stub_fails_its_grader_as_not_started(graded, number):
     require_pristine(*task(number).scripts)
     result = graded.get(("exercises", number))
     assert result is not None, f"task {number}: no grader ran on exercises/"
-    assert not result["passed"], f"task {number}: the untouched stub passes its grader"
-    assert result["failures"] and all("not started" in f for f in result["failures"]), (
-        f"task {number}: the stub should fail with 'task {number} not started', got:\n"
-        + failures(result)
+    assert result["status"] == NOT_STARTED, (
+        f"task {number}: the untouched stub should fail as not started, it is "
+        f"{result['status']}:\n" + failures(result)
     )
 
 
@@ -175,42 +177,88 @@ def test_exercises_and_solutions_mirror_each_other(filename):
 
 @pytest.mark.parametrize("number", [t.number for t in STUB_TASKS], ids=lambda n: f"task{n}")
 def test_graded_task_has_two_broken_variants(number):
-    found = [v.name for v in VARIANTS if variant_task(v) == number]
+    found = [v.name for v in VARIANTS if v.task == number]
     assert len(found) >= 2, (
-        f"task {number}: at least two broken variants tests/broken/task{number:02d}-*/ "
+        f"task {number}: at least two broken variants tests/broken/task{number:02d}-*.patch "
         f"are needed, found {found}"
     )
 
 
-@pytest.mark.parametrize("folder", VARIANTS, ids=lambda p: p.name)
-def test_variant_is_well_formed(folder):
-    number = variant_task(folder)
-    note = folder / "VARIANT.md"
-    assert note.is_file() and note.read_text(encoding="utf-8").strip(), (
-        f"{folder.name}: VARIANT.md must say in one line what is broken"
+@pytest.mark.parametrize("variant", VARIANTS, ids=by_name)
+def test_variant_applies_and_names_its_grader(variant, materialised):
+    made = materialised[variant.name]
+    assert not isinstance(made, VariantError), str(made)
+    assert variant.task in GRADERS, f"{variant.name}: task {variant.task} has no grader module"
+    assert variant.caught_by, (
+        f"{variant.name}: needs a 'Caught by: test_name' line naming the grader that catches it"
     )
-    files = learner_files(folder)
-    assert files, f"{folder.name}: holds no broken file"
-    assert files <= set(task(number).files), (
-        f"{folder.name}: holds {sorted(files - set(task(number).files))}, "
-        f"which are not files of task {number}"
+    sources = "".join(p.read_text(encoding="utf-8") for p in GRADERS[variant.task])
+    assert f"def {variant.caught_by}(" in sources, (
+        f"{variant.name}: 'Caught by: {variant.caught_by}' is no grader of task {variant.task} "
+        f"({', '.join(p.name for p in GRADERS[variant.task])})"
     )
-    for name in files:
-        assert (folder / name).read_bytes() != (SOLUTIONS / name).read_bytes(), (
-            f"{folder.name}: {name} is the same as solutions/{name}"
-        )
 
 
-@pytest.mark.parametrize("folder", VARIANTS, ids=lambda p: p.name)
-def test_broken_variant_fails_its_grader(graded, folder):
-    number = variant_task(folder)
-    assert number in GRADERS, f"{folder.name}: task {number} has no grader module"
-    result = graded.get((folder.name, number))
-    assert result is not None, f"{folder.name}: no grader of task {number} ran on it"
-    assert not result["passed"], (
-        f"{folder.name}: task {number}'s graders pass on this broken variant "
-        f"({(folder / 'VARIANT.md').read_text(encoding='utf-8').strip()})"
+@pytest.mark.parametrize("variant", VARIANTS, ids=by_name)
+def test_broken_variant_fails_its_grader(graded, variant):
+    result = graded.get((variant.name, variant.task))
+    assert result is not None, f"{variant.name}: no grader of task {variant.task} ran on it"
+    assert result["status"] != PASS, (
+        f"{variant.name}: task {variant.task}'s graders pass on this broken variant "
+        f"({variant.summary})"
     )
-    assert not any("not started" in f for f in result["failures"]), (
-        f"{folder.name}: failed as 'not started', not for what it breaks:\n" + failures(result)
+    assert result["status"] != NOT_STARTED, (
+        f"{variant.name}: failed as 'not started', not for what it breaks:\n" + failures(result)
     )
+    first = result["first_failing_test"]
+    assert first == variant.caught_by, (
+        f"{variant.name}: declared 'Caught by: {variant.caught_by}', but that grader passes "
+        f"on it and {first} catches it first: name that one (or fix the grader):\n"
+        + failures(result)
+    )
+
+
+# --- toolkit.variants itself ----------------------------------------------------------------
+
+SOLUTION = "def f():\n    return 1\n\n\ndef g():\n    return 2\n"
+PATCH = """Broken: f returns 0.
+Caught by: test_f
+Changes: 2 lines
+--- solutions/0-redis_client.py
++++ broken/0-redis_client.py
+@@ -1,2 +1,2 @@
+ def f():
+-    return 1
++    return 0
+"""
+
+
+def write_variant(folder: Path, text: str, solution: str = SOLUTION) -> tuple[Variant, Path]:
+    (folder / "solutions").mkdir()
+    (folder / "solutions" / "0-redis_client.py").write_text(solution, encoding="utf-8")
+    patch = folder / "task01-f-returns-0.patch"
+    patch.write_text(text, encoding="utf-8")
+    return load_variant(patch), folder / "solutions"
+
+
+def test_a_variant_applies_to_its_solution(tmp_path):
+    variant, solutions = write_variant(tmp_path, PATCH)
+    made = materialise(variant, tmp_path / "out", solutions)
+    assert (made / "0-redis_client.py").read_text(encoding="utf-8") == SOLUTION.replace(
+        "return 1", "return 0"
+    )
+    assert "Caught by: test_f" in (made / "VARIANT.md").read_text(encoding="utf-8")
+
+
+def test_a_variant_that_no_longer_applies_fails_loudly(tmp_path):
+    variant, solutions = write_variant(tmp_path, PATCH, SOLUTION.replace("return 1", "return 9"))
+    with pytest.raises(VariantError, match="no longer applies"):
+        materialise(variant, tmp_path / "out", solutions)
+
+
+def test_a_variant_changing_more_lines_than_declared_fails_loudly(tmp_path):
+    bigger = PATCH.replace("@@ -1,2 +1,2 @@", "@@ -1,2 +1,3 @@").replace(
+        "+    return 0\n", "+    return 0\n+    pass\n"
+    )
+    with pytest.raises(VariantError, match="changes 3 lines but 'Changes:' declares 2"):
+        write_variant(tmp_path, bigger)

@@ -7,21 +7,21 @@
   --target PATH | --solutions   grade another folder (default exercises/) or the reference
   --json FILE                   one result per task, for instructors and classroom CI
 
-The graders are the ordinary pytest graders (``tests/``), run in a subprocess with the
-harness's ``--target``, ``--task`` and ``--report-json`` options; the tasks come from the
-registry (``scripts/tasks.toml``), so new tasks and graders are picked up automatically.
-Progress (each task's last result and when it first passed) is kept in ``.grade-state.json``.
-
-This module is also a tiny pytest plugin (``-p toolkit.grade_cli``): it records which tasks
-have graders, so a task without one reads "no grader" rather than "fail".
+The graders are the ordinary pytest graders, run in a subprocess on the asked tasks'
+modules only (``tests/test_taskNN_*.py``: a task with none reads "no grader") with the
+harness's ``--target``, ``--task`` and ``--report-json`` options; the report gives each
+task's status as data (``harness.grading``). The tasks come from the registry
+(``scripts/tasks.toml``), so new tasks and graders are picked up automatically.
+Progress (each task's last result, when it first passed, and a hash of the files it was
+graded on) is kept in ``.grade-state.json``; a pass counts while those files are unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
-import re
 import select
 import signal
 import subprocess
@@ -41,33 +41,27 @@ SOLUTIONS = REPO_ROOT / "solutions"
 TESTS = REPO_ROOT / "tests"
 STATE_FILE = REPO_ROOT / ".grade-state.json"
 STATE_FILE_ENV = "GRADE_STATE_FILE"  # tests point this at a temporary file
-COLLECTED_ENV = "GRADE_COLLECTED_FILE"  # where the plugin writes the tasks that have graders
 
-PASS, FAIL, NOT_STARTED, NO_GRADER = "pass", "fail", "not started", "no grader"
+# The statuses, as the report and the state file hold them (harness.grading's values).
+PASS, FAIL, NOT_STARTED, TIMEOUT, ERROR = "pass", "fail", "not_started", "timeout", "error"
+NO_GRADER = "no_grader"
+GRADING_VERSION = 1  # of the fields beside Exercism's (harness.grading's GRADING_VERSION)
+SHOWN = {NOT_STARTED: "not started", NO_GRADER: "no grader", TIMEOUT: "timed out"}
+STATE_VERSION = 2
 POLL_SECONDS = 0.5
 
 
-# --- the pytest plugin side --------------------------------------------------------------
-
-
-_graders: set[int] = set()
-
-
-def pytest_itemcollected(item) -> None:
-    """Note the task of every grader collected, before ``-m``/``--task`` deselect (pytest hook)."""
-    marker = item.get_closest_marker("task")
-    if marker and marker.args:
-        _graders.add(int(marker.args[0]))
-
-
-def pytest_collection_finish(session) -> None:
-    """Write the numbers of the tasks that have graders for the CLI (pytest hook)."""
-    path = os.environ.get(COLLECTED_ENV)
-    if path:
-        Path(path).write_text(json.dumps(sorted(_graders)), encoding="utf-8")
-
-
 # --- running the graders ------------------------------------------------------------------
+
+
+def grader_modules(numbers: Iterable[int] | None = None) -> dict[int, list[Path]]:
+    """Task number -> its grader modules ``tests/test_taskNN_*.py`` (all tasks when None)."""
+    found: dict[int, list[Path]] = {}
+    for path in sorted(TESTS.glob("test_task[0-9][0-9]_*.py")):
+        number = int(path.name[9:11])
+        if numbers is None or number in numbers:
+            found.setdefault(number, []).append(path)
+    return found
 
 
 class GradingError(Exception):
@@ -104,6 +98,7 @@ class Grading:
     problems: list[str]
     output: str
     seconds: float
+    tests: list[dict] = field(default_factory=list)  # the report's per-grader entries
 
 
 def _pytest_env(extra: dict[str, str]) -> dict[str, str]:
@@ -114,66 +109,78 @@ def _pytest_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _pytest_command(target: Path, numbers: Iterable[int], *extra: str) -> list[str]:
-    command = [
+def _pytest_command(target: Path, modules: Iterable[Path], *extra: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "pytest",
-        str(TESTS),
+        *(str(path) for path in modules),  # only these: importing all graders takes seconds
         "-q",
         "-m",
-        "task",  # graders only: not the harness's or the tooling's own tests
+        "task",  # graders only: not a module's helper tests
         "--target",
         str(target),
         "--continue-on-collection-errors",
         "-p",
-        "toolkit.grade_cli",
+        "no:hypothesispytest",  # no grader uses hypothesis; its plugin imports it (0.7 s)
         *extra,
     ]
-    for number in numbers:
-        command += ["--task", str(number)]
-    return command
+
+
+def _workers(count: int) -> list[str]:
+    """xdist options for grading ``count`` tasks: each task's graders stay in one worker,
+    in order (``--dist loadgroup``), the tasks spread over a few. One task: no workers
+    (starting them costs more than they save). ``GRADE_WORKERS`` overrides the number."""
+    workers = int(os.environ.get("GRADE_WORKERS") or min(3, count))
+    return ["-n", str(workers), "--dist", "loadgroup"] if count > 1 and workers > 1 else []
 
 
 def run_graders(target: Path, numbers: list[int] | None = None) -> Grading:
     """Run the graders of ``numbers`` (all tasks when None) on ``target`` and map the report."""
     asked = [t for t in tasks() if numbers is None or t.number in numbers]
+    graded = set(grader_modules())
+    modules = [p for paths in grader_modules([t.number for t in asked]).values() for p in paths]
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        report = Path(tmp) / "report.json"
-        collected = Path(tmp) / "collected.json"
-        command = _pytest_command(
-            target,
-            numbers or (),
-            "--report-json",
-            str(report),
-            # One focused failure per task: the first failing grader says what to fix,
-            # and stubs are graded quickly.
-            "--stop-task-on-failure",
-        )
-        proc = subprocess.run(
-            command,
-            cwd=REPO_ROOT,
-            env=_pytest_env({COLLECTED_ENV: str(collected)}),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-        )
-        output = proc.stdout + proc.stderr
-        if proc.returncode not in (0, 1, 5) or not report.is_file():
-            raise GradingError(output)
-        entries = json.loads(report.read_text(encoding="utf-8"))
-        graded = (
-            set(json.loads(collected.read_text(encoding="utf-8"))) if collected.is_file() else set()
-        )
+    entries: list[dict] = []
+    tests: list[dict] = []
+    problems: list[str] = []
+    output = ""
+    if modules:
+        with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+            report = Path(tmp) / "report.json"
+            command = _pytest_command(
+                target,
+                modules,
+                "--report-json",
+                str(report),
+                # One focused failure per task: the first failing grader says what to fix,
+                # and stubs are graded quickly.
+                "--stop-task-on-failure",
+                *_workers(len(asked)),
+            )
+            proc = subprocess.run(
+                command,
+                cwd=REPO_ROOT,
+                env=_pytest_env({}),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+            )
+            output = proc.stdout + proc.stderr
+            if proc.returncode not in (0, 1, 5) or not report.is_file():
+                raise GradingError(output)
+            document = json.loads(report.read_text(encoding="utf-8"))
+        entries, tests = document["tasks"], document["tests"]
+        if document["status"] == ERROR and document["message"]:
+            problems = [
+                "a grader module failed to load: " + line
+                for line in document["message"].splitlines()
+                if line.strip()
+            ][:5]
     by_task = {entry["task"]: entry for entry in entries}
     results = {t.number: _result(t, by_task.get(t.number), t.number in graded) for t in asked}
-    problems = [
-        "a grader module failed to load: " + line.removeprefix("ERROR ")
-        for line in output.splitlines()
-        if re.match(r"ERROR \S+\.py( |$)", line)  # collection errors name a file, not a test
-    ]
-    return Grading(target, results, graded, problems, output, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return Grading(target, results, graded, problems, output, seconds, tests)
 
 
 def _result(task: Task, entry: dict | None, has_grader: bool) -> TaskResult:
@@ -181,13 +188,14 @@ def _result(task: Task, entry: dict | None, has_grader: bool) -> TaskResult:
         if not has_grader:
             return TaskResult(task, NO_GRADER)
         return TaskResult(task, FAIL, ["its graders ran no test (run with --verbose to see why)"])
-    failures = list(entry.get("failures", []))
+    status = entry["status"]
+    failures = [f for f in entry.get("failures", []) if f]
     run_count = int(entry.get("tests_run", 0))
-    if entry.get("passed"):
+    if status == PASS:
         return TaskResult(task, PASS, [], run_count)
-    if failures and all(re.search(r"\bnot started\b", f) for f in failures):
-        return TaskResult(task, NOT_STARTED, failures, run_count)
-    return TaskResult(task, FAIL, failures or ["failed (run with --verbose to see why)"], run_count)
+    return TaskResult(
+        task, status, failures or ["failed (run with --verbose to see why)"], run_count
+    )
 
 
 # --- progress, kept between runs ------------------------------------------------------------
@@ -203,7 +211,12 @@ def load_state() -> dict:
     except (OSError, ValueError):
         state = {}
     if not isinstance(state, dict) or not isinstance(state.get("targets"), dict):
-        state = {"version": 1, "targets": {}}
+        state = {"targets": {}}
+    if state.get("version") != STATE_VERSION:  # version 1 said "not started", kept no hash
+        for slot in state["targets"].values():
+            for entry in slot.get("tasks", {}).values():
+                entry["status"] = {"not started": NOT_STARTED}.get(entry.get("status"), "fail")
+    state["version"] = STATE_VERSION
     return state
 
 
@@ -236,8 +249,20 @@ def target_state(state: dict, target: Path) -> dict:
     return slot
 
 
+def files_hash(task: Task, target: Path) -> str:
+    """SHA-256 over the task's files in ``target`` as they are now (absent files count)."""
+    digest = hashlib.sha256()
+    for path in task_paths(task, target):
+        digest.update(path.name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(absent)")
+    return digest.hexdigest()
+
+
 def record(results: Iterable[TaskResult], target: Path) -> dict:
-    """Store the results (not "no grader") in the state file; return the target's progress."""
+    """Store the results (not "no grader") in the state file; return the target's progress.
+
+    Each result keeps the hash of the files it was graded on: see :func:`passed_numbers`.
+    """
     state = load_state()
     slot = target_state(state, target)
     stamp = now()
@@ -247,6 +272,7 @@ def record(results: Iterable[TaskResult], target: Path) -> dict:
         entry = slot["tasks"].setdefault(str(result.task.number), {})
         entry["status"] = result.status
         entry["graded_at"] = stamp
+        entry["files_sha256"] = files_hash(result.task, target)
         if result.status == PASS:
             entry.setdefault("first_passed_at", stamp)
         slot["last_graded_at"] = stamp
@@ -254,8 +280,16 @@ def record(results: Iterable[TaskResult], target: Path) -> dict:
     return slot
 
 
-def passed_numbers(slot: dict) -> set[int]:
-    return {int(n) for n, entry in slot.get("tasks", {}).items() if entry.get("status") == PASS}
+def passed_numbers(slot: dict, target: Path) -> set[int]:
+    """The tasks whose last grading passed, on files that have not changed since."""
+    known = {t.number: t for t in tasks()}
+    return {
+        int(n)
+        for n, entry in slot.get("tasks", {}).items()
+        if entry.get("status") == PASS
+        and int(n) in known
+        and entry.get("files_sha256") == files_hash(known[int(n)], target)
+    }
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -278,8 +312,8 @@ class Style:
 
     def status(self, status: str, text: str | None = None) -> str:
         """``text`` (default: the status itself) in the status's colour."""
-        code = {PASS: "32", FAIL: "31", NOT_STARTED: "33", NO_GRADER: "2"}[status]
-        return self._wrap(code, status if text is None else text)
+        code = {PASS: "32", NOT_STARTED: "33", NO_GRADER: "2"}.get(status, "31")
+        return self._wrap(code, SHOWN.get(status, status) if text is None else text)
 
 
 def say(*lines: str) -> None:
@@ -306,8 +340,19 @@ def next_task(statuses: dict[int, str], graded: set[int], after: int | None = No
     return (later or todo or [None])[0]
 
 
+def task_paths(task: Task, folder: Path) -> list[Path]:
+    """Where the task's files are: in ``folder``, or at the repository's root for the files
+    that live there (task 0's dump.rdb)."""
+    return [
+        REPO_ROOT / name
+        if not (folder / name).exists() and (REPO_ROOT / name).is_file()
+        else folder / name
+        for name in task.files
+    ]
+
+
 def task_files(task: Task, folder: Path) -> str:
-    return ", ".join(shown(folder / name) for name in task.files)
+    return ", ".join(shown(path) for path in task_paths(task, folder))
 
 
 def solution_files(task: Task) -> list[Path]:
@@ -379,8 +424,19 @@ def resolve_target(args: argparse.Namespace) -> Path:
 
 
 def write_json(path: str, grading: Grading) -> None:
+    """Exercism's results.json (version 3) of the graders run, with one entry per task."""
     results = list(grading.results.values())
+    graded = [r for r in results if r.status != NO_GRADER]
+    if grading.problems:
+        status, message = ERROR, "\n".join(grading.problems)
+    else:
+        status, message = (PASS if graded and exit_code(results) == 0 else FAIL), None
     document = {
+        "version": 3,
+        "status": status,
+        "message": message,
+        "tests": grading.tests,
+        "grading_version": GRADING_VERSION,
         "target": str(grading.target),
         "graded_at": now(),
         "passed": sum(r.status == PASS for r in results),
@@ -410,9 +466,9 @@ def grade_once(args: argparse.Namespace, target: Path, style: Style) -> int:
         show_task(result, target, style)
         for problem in grading.problems:
             say(style.dim("warning: " + problem))
-        say("", progress_line(len(passed_numbers(slot)), len(tasks())))
+        say("", progress_line(len(passed_numbers(slot, target)), len(tasks())))
         if result.status == PASS:
-            statuses = {n: PASS for n in passed_numbers(slot)}
+            statuses = {n: PASS for n in passed_numbers(slot, target)}
             upcoming = next_task(statuses, grading.graders, after=args.task)
             if upcoming is not None:
                 command = f"scripts/grade {upcoming.number}"
@@ -550,9 +606,9 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
             show_task(result, target, style, hint=False)
             for problem in grading.problems:
                 say(style.dim("warning: " + problem))
-            say("", progress_line(len(passed_numbers(slot)), len(tasks())))
+            say("", progress_line(len(passed_numbers(slot, target)), len(tasks())))
             if result.status == PASS:
-                statuses = {n: PASS for n in passed_numbers(slot)}
+                statuses = {n: PASS for n in passed_numbers(slot, target)}
                 upcoming = next_task(statuses, grading.graders, after=current.number)
                 if upcoming is not None:
                     say("", style.bold(f"Moving on to task {upcoming.number} — {upcoming.title}"))

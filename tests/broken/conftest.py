@@ -1,7 +1,8 @@
-"""Broken variants are graded with ``--target tests/broken/NAME``, never collected as tests.
+"""Broken variants (``*.patch``, see ``toolkit.variants``) are graded, never collected.
 
-Task 11's variants are learner test modules (``8-job_test.py``); without this, a plain
-``pytest`` run would collect them from here.
+A full-copy folder of the older layout (``taskNN-name/`` with ``VARIANT.md``) may hold a
+learner test module (task 11's ``8-job_test.py``); without this, a plain ``pytest`` run
+would collect it from here.
 """
 
 collect_ignore_glob = ["*"]

@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from harness.grading import not_started
 from harness.process import REPO_ROOT
 from toolkit.registry import task_of_file
 from toolkit.stubs import is_stub
@@ -36,8 +37,8 @@ class Target:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        # A broken variant (tests/broken/NAME/, with VARIANT.md) holds only the files it
-        # breaks; the rest of the task comes from the reference solutions.
+        # A broken variant's folder (with VARIANT.md) may hold only the files it breaks;
+        # the rest comes from the reference solutions.
         self.fallback = SOLUTIONS if (folder / "VARIANT.md").is_file() else None
 
     def label(self, filename: str) -> str:
@@ -51,12 +52,9 @@ class Target:
             path = self.fallback / filename
         label = self.label(filename)
         if not path.is_file():
-            pytest.fail(f"{label} not started: {path} does not exist", pytrace=False)
+            not_started(f"{label} not started: {path} does not exist")
         if is_stub(path):
-            pytest.fail(
-                f"{label} not started: {filename} is still the stub (write the TODO parts)",
-                pytrace=False,
-            )
+            not_started(f"{label} not started: {filename} is still the stub (write the TODO parts)")
         return path
 
     def load_module(self, filename: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:

@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.grading import timed_out
 from harness.process import CollectedProcess
 from toolkit.redis_servers import RunningRedis, free_port, port_is_open, start_fake, start_real
 
@@ -73,12 +74,15 @@ class WebServer(CollectedProcess):
         with self._changed:
             return [line for line in self.lines if not _is_uvicorn_log(line)]
 
-    def fail(self, message: str) -> None:
-        pytest.fail(
+    def fail(self, message: str, timeout: bool = False) -> None:
+        """Fail the test with ``message`` and the output so far (``timeout``: as a timeout)."""
+        text = (
             f"{self.label}: {message}\n  command: {self.name}\n  stdout so far:\n"
-            f"{_show(self.lines[-20:])}\n  stderr so far:\n{_show(self.stderr_lines[-20:])}",
-            pytrace=False,
+            f"{_show(self.lines[-20:])}\n  stderr so far:\n{_show(self.stderr_lines[-20:])}"
         )
+        if timeout:
+            timed_out(text)
+        pytest.fail(text, pytrace=False)
 
     def wait_until(self, predicate, what: str, timeout: float = 10) -> None:
         """Wait until ``predicate(stdout_lines, stderr_lines)`` holds, else fail as a timeout."""
@@ -91,7 +95,7 @@ class WebServer(CollectedProcess):
                     self.fail(f"the server exited (code {self.proc.returncode}) before {what}.")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    self.fail(f"timed out after {timeout:g}s waiting for {what}.")
+                    self.fail(f"timed out after {timeout:g}s waiting for {what}.", timeout=True)
                 self._changed.wait(min(left, 0.1))
 
     def wait_for_app_lines(self, count: int, timeout: float = 10) -> list[str]:
@@ -110,7 +114,7 @@ class WebServer(CollectedProcess):
             if self.proc.poll() is not None:
                 self.wait_until(lambda *_: False, "listening on its port", 0)
             if time.monotonic() > deadline:
-                self.fail(f"nothing listened on port {self.port} after {timeout:g}s.")
+                self.fail(f"nothing listened on port {self.port} after {timeout:g}s.", timeout=True)
             time.sleep(0.05)
         if workers > 1:
             # The uvicorn parent listens before its workers have imported the app: wait
@@ -129,7 +133,7 @@ class WebServer(CollectedProcess):
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.fail(f"did not exit within {timeout:g}s after signal {signum}.")
+            self.fail(f"did not exit within {timeout:g}s after signal {signum}.", timeout=True)
         for reader in self._readers:
             reader.join(timeout=5)
         return code
