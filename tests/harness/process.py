@@ -75,13 +75,14 @@ def _show(lines: list[str]) -> str:
     """Lines indented for a failure message; a long output shows its first and last lines."""
     if not lines:
         return "    (nothing)"
-    shown = list(lines)
-    tail = list(getattr(lines, "tail", ()))
-    cut = getattr(lines, "cut", 0)
-    if len(shown) > SHOW_HEAD + SHOW_TAIL or tail:
-        cut += len(shown) - SHOW_HEAD - max(0, SHOW_TAIL - len(tail))
-        tail = (shown[len(shown) - max(0, SHOW_TAIL - len(tail)) :] + tail)[-SHOW_TAIL:]
-        shown = [*shown[:SHOW_HEAD], f"... ({_plural(cut, 'line')} cut) ...", *tail]
+    kept, tail = list(lines), list(getattr(lines, "tail", ()))
+    total = len(kept) + getattr(lines, "cut", 0) + len(tail)
+    if total <= SHOW_HEAD + SHOW_TAIL:
+        shown = kept + tail
+    else:
+        head, end = kept[:SHOW_HEAD], (kept[SHOW_HEAD:] + tail)[-SHOW_TAIL:]
+        cut = total - len(head) - len(end)
+        shown = [*head, f"... ({_plural(cut, 'line')} cut) ...", *end]
     return "\n".join(f"    {line}" for line in shown)
 
 
