@@ -218,15 +218,11 @@ class LiveScript(CollectedProcess):
 
     def wait_exit(self, timeout: float = 10) -> int:
         """Wait for the script to exit by itself; return its exit code."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while self.proc.poll() is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._changed.wait(min(left, 0.1))
-        code = self.proc.poll()
-        if code is None:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is None:  # failed outside the except: no "During handling of ..." chain
             self._timeout("the script to exit by itself", timeout)
         for reader in self._readers:
             reader.join(timeout=5)
