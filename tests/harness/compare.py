@@ -8,6 +8,8 @@ from collections import Counter
 
 import pytest
 
+from harness.crash import crash_report
+
 
 def _hints(expected: list[str], actual: list[str]) -> list[str]:
     hints = []
@@ -25,6 +27,10 @@ def _hints(expected: list[str], actual: list[str]) -> list[str]:
         hints.append(
             "Only numbers differ: check ids and counts (a fresh database starts job ids at 1)."
         )
+    if any(line in {repr(want.encode()) for want in expected} for line in actual):
+        hints.append(
+            "A line shows b'...': that is bytes; create the client with decode_responses=True."
+        )
     if Counter(actual) == Counter(expected):
         hints.append("The right lines came in the wrong order.")
     if not actual:
@@ -34,11 +40,31 @@ def _hints(expected: list[str], actual: list[str]) -> list[str]:
     return hints
 
 
+STDERR_LINES = 8
+
+
+def _crash(actual: list[str]) -> list[str]:
+    """The script's own crash (error line, its frames), when ``actual`` came from a script."""
+    stderr = getattr(actual, "stderr_lines", None)
+    if not stderr:
+        return []
+    return crash_report("\n".join(stderr), getattr(actual, "script", None))
+
+
 def diff_message(label: str, expected: list[str], actual: list[str], what: str = "output") -> str:
-    """A learner-facing message: what differs, as a unified diff, and hints."""
-    diff = difflib.unified_diff(expected, actual, "expected", "actual", lineterm="", n=2)
-    text = [f"{label}: the {what} is not what the task expects.", *diff]
-    text += [f"Hint: {hint}" for hint in _hints(expected, actual)]
+    """A learner-facing message: the script's crash if any, what differs as a unified diff, hints.
+
+    When the script crashed, its error comes first and replaces the output hints, which
+    would blame the wrong thing ("Nothing was printed" for a syntax error).
+    """
+    crash = _crash(actual)
+    stderr = [] if crash else list(getattr(actual, "stderr_lines", []))[-STDERR_LINES:]
+    diff = difflib.unified_diff(expected, list(actual), "expected", "actual", lineterm="", n=2)
+    text = [*crash, f"{label}: the {what} is not what the task expects.", *diff]
+    if stderr:
+        text += ["The script wrote to stderr (last lines):", *(f"    {line}" for line in stderr)]
+    if not crash and not (stderr and not actual):
+        text += [f"Hint: {hint}" for hint in _hints(expected, list(actual))]
     return "\n".join(text)
 
 

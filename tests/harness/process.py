@@ -13,10 +13,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from harness.crash import crash_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,8 +38,52 @@ def script_env(redis_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+KEEP_LINES = 5000  # lines kept per stream; after that only the last TAIL_LINES and a count
+TAIL_LINES = 20
+MAX_LINE_CHARS = 10_000  # a longer line is split, so one endless line cannot fill memory
+SHOW_HEAD, SHOW_TAIL = 20, 10  # what a failure message shows of a long output
+
+
+class Output(list):
+    """A stream's lines, capped: the first KEEP_LINES, then the last TAIL_LINES and a count.
+
+    It is a plain list for the graders; ``script`` and ``stderr_lines`` let
+    :mod:`harness.compare` show the learner's own crash beside an output diff.
+    """
+
+    def __init__(self, script: Path | None = None, stderr_lines: list[str] | None = None):
+        super().__init__()
+        self.script = script
+        self.stderr_lines = stderr_lines if stderr_lines is not None else []
+        self.cut = 0
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+    def add(self, line: str) -> None:
+        if len(self) < KEEP_LINES:
+            self.append(line)
+            return
+        if len(self.tail) == TAIL_LINES:
+            self.cut += 1
+        self.tail.append(line)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def _show(lines: list[str]) -> str:
-    return "\n".join(f"    {line}" for line in lines) if lines else "    (nothing)"
+    """Lines indented for a failure message; a long output shows its first and last lines."""
+    if not lines:
+        return "    (nothing)"
+    kept, tail = list(lines), list(getattr(lines, "tail", ()))
+    total = len(kept) + getattr(lines, "cut", 0) + len(tail)
+    if total <= SHOW_HEAD + SHOW_TAIL:
+        shown = kept + tail
+    else:
+        head, end = kept[:SHOW_HEAD], (kept[SHOW_HEAD:] + tail)[-SHOW_TAIL:]
+        cut = total - len(head) - len(end)
+        shown = [*head, f"... ({_plural(cut, 'line')} cut) ...", *end]
+    return "\n".join(f"    {line}" for line in shown)
 
 
 @dataclass
@@ -57,31 +104,22 @@ def run_script(
     args: tuple[str, ...] = (),
 ) -> Finished:
     """Run ``python path`` to its end; fail the test as a timeout if it hangs."""
+    live = LiveScript(path, env, label=label, args=args)
     try:
-        proc = subprocess.run(
-            [sys.executable, str(path), *args],
-            cwd=path.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
-        pytest.fail(
-            f"{label}: {path.name} did not finish within {timeout:g}s. Output so far:\n"
-            f"{_show(out.splitlines())}",
-            pytrace=False,
-        )
-    return Finished(proc.stdout.splitlines(), proc.stderr, proc.returncode)
+        code = live.wait_exit(timeout)
+    finally:
+        live.kill()
+    return Finished(live.lines, live.stderr, code)
 
 
 class CollectedProcess:
     """A process started with pipes, whose stdout and stderr lines are collected as they come."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], *, cwd: Path) -> None:
-        self.lines: list[str] = []
-        self.stderr_lines: list[str] = []
+    def __init__(
+        self, argv: list[str], env: dict[str, str], *, cwd: Path, script: Path | None = None
+    ) -> None:
+        self.stderr_lines: Output = Output(script)
+        self.lines: Output = Output(script, self.stderr_lines)
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
             argv,
@@ -102,10 +140,10 @@ class CollectedProcess:
         for reader in self._readers:
             reader.start()
 
-    def _pump(self, stream, sink: list[str]) -> None:
-        for line in stream:
+    def _pump(self, stream, sink: Output) -> None:
+        for line in iter(lambda: stream.readline(MAX_LINE_CHARS), ""):
             with self._changed:
-                sink.append(line.rstrip("\n"))
+                sink.add(line.rstrip("\n"))
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
@@ -132,17 +170,18 @@ class LiveScript(CollectedProcess):
     def __init__(self, path: Path, env: dict[str, str], *, label: str, args: tuple[str, ...] = ()):
         self.path = path
         self.label = label
-        super().__init__([sys.executable, str(path), *args], env, cwd=path.parent)
+        super().__init__([sys.executable, str(path), *args], env, cwd=path.parent, script=path)
 
     @property
     def stderr(self) -> str:
         return "\n".join(self.stderr_lines)
 
     def _timeout(self, what: str, timeout: float) -> None:
-        detail = f"\n  stderr:\n{_show(self.stderr_lines[-15:])}" if self.stderr_lines else ""
+        detail = f"\n  stderr:\n{_show(self.stderr_lines)}" if self.stderr_lines else ""
+        self.kill()
         pytest.fail(
-            f"{self.label}: {self.path.name} timed out after {timeout:g}s waiting for {what}. "
-            f"Output so far:\n{_show(self.lines)}{detail}",
+            f"{self.label}: {self.path.name} was still running after {timeout:g}s "
+            f"(waiting for {what}); it was stopped. Output so far:\n{_show(self.lines)}{detail}",
             pytrace=False,
         )
 
@@ -157,13 +196,17 @@ class LiveScript(CollectedProcess):
                 if self._output_ended():
                     if predicate(self.lines):
                         return
-                    pytest.fail(
-                        f"{self.label}: {self.path.name} exited (code {self.proc.returncode}) "
-                        f"before printing {what}. Output:\n{_show(self.lines)}\n  stderr:\n"
-                        f"{_show(self.stderr_lines[-15:])}",
-                        pytrace=False,
-                    )
+                    pytest.fail(self._exited_early(what), pytrace=False)
                 self._changed.wait(min(left, 0.1))
+
+    def _exited_early(self, what: str) -> str:
+        crash = crash_report(self.stderr, self.path)
+        head = [*crash, ""] if crash else []
+        return "\n".join(head) + (
+            f"{self.label}: {self.path.name} exited (code {self.proc.returncode}) "
+            f"before printing {what}. Output:\n{_show(self.lines)}\n  stderr:\n"
+            f"{_show(self.stderr_lines)}"
+        )
 
     def wait_for_line(self, line: str, timeout: float = 10) -> None:
         """Wait until ``line`` has been printed (exactly)."""
@@ -171,13 +214,15 @@ class LiveScript(CollectedProcess):
 
     def wait_for_count(self, count: int, timeout: float = 10) -> None:
         """Wait until at least ``count`` lines have been printed."""
-        self.wait_until(lambda lines: len(lines) >= count, f"{count} lines", timeout)
+        self.wait_until(lambda lines: len(lines) >= count, _plural(count, "line"), timeout)
 
     def wait_exit(self, timeout: float = 10) -> int:
         """Wait for the script to exit by itself; return its exit code."""
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            code = None
+        if code is None:  # failed outside the except: no "During handling of ..." chain
             self._timeout("the script to exit by itself", timeout)
         for reader in self._readers:
             reader.join(timeout=5)
