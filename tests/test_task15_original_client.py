@@ -51,10 +51,11 @@ AXIOS_NO_BODY = AXIOS | {"content-type": "application/x-www-form-urlencoded"}
 
 @pytest.fixture
 def original_client_server(target, redis_url):
-    """The graded server (on this test's fresh database), as ``Host: localhost:PORT``."""
+    """Start the graded server on this test's fresh database, with the original's default
+    timeout in the original's variable (PENDING_TIMEOUT=10000). Started inside the test,
+    so an unstarted task fails with one line."""
     started = Servers(target, script_env(redis_url, PENDING_TIMEOUT="10000"))
-    server = started.script(FILE)
-    yield server
+    yield lambda: started.script(FILE)
     started.close()
 
 
@@ -91,7 +92,7 @@ class Axios:
 
 @pytest.mark.task(15)
 def test_the_original_clients_requests_get_the_replies_it_accepts(target, original_client_server):
-    client = Axios(original_client_server.port)
+    client = Axios(original_client_server().port)
     if [client.add_new_message("foo"), client.add_new_message({"n": 2})] != [1, 2]:
         fail("Producer.addNewMessage must resolve with the new ids 1, 2 on a fresh database")
     first = client.get_next_message()
@@ -118,9 +119,10 @@ def test_the_original_clients_requests_get_the_replies_it_accepts(target, origin
 def test_our_python_clients_still_work_against_the_same_server(
     target, original_client_server, monkeypatch
 ):
+    port = original_client_server().port
     module = target.load_module(FILE, monkeypatch)
-    producer = target.function(module, "Producer", FILE)("127.0.0.1", original_client_server.port)
-    consumer = target.function(module, "Consumer", FILE)("127.0.0.1", original_client_server.port)
+    producer = target.function(module, "Producer", FILE)("127.0.0.1", port)
+    consumer = target.function(module, "Consumer", FILE)("127.0.0.1", port)
     error = target.function(module, "MessageQueueError", FILE)
     message_id = producer.add_new_message(["a", 1])
     if consumer.get_next_message() != {"id": message_id, "payload": ["a", 1]}:
@@ -208,9 +210,9 @@ notified successfully? no
 def test_the_original_example_runs_unchanged_but_for_the_port(target, original_client_server):
     """example.js adds foo and bar, processes one, then reports the other done 12 s later,
     after the original's default 10 s timeout (PENDING_TIMEOUT=10000 here): too late."""
+    port = original_client_server().port
     folder = build_original_client()
     example = (folder / "example.js").read_text()
-    port = original_client_server.port
     here = example.replace("new Producer()", f"new Producer({{ port: {port} }})").replace(
         "new Consumer()", f"new Consumer({{ port: {port} }})"
     )
