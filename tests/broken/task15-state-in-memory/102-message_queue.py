@@ -300,7 +300,9 @@ WHY = {
 }
 
 
-@app.post("/message/{message_id}/status/done", response_model=Done)
+@app.post(
+    "/message/{message_id}/status/done", response_model=Done, response_model_exclude_unset=True
+)
 async def message_done(message_id: MessageId):
     # A str parameter on purpose: an int one would answer "abc" with 422.
     if not message_id.isdecimal() or len(message_id) > MAX_ID_DIGITS:
