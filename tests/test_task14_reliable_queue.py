@@ -122,9 +122,9 @@ class Factories:
             self._module = loaded
         return self._module
 
-    def __call__(self, reserve_timeout_ms: int = 30000):
+    def __call__(self, reserve_timeout_ms: int = 30000, **options):
         factory_class = self.module.ReliableQueueFactory
-        made = factory_class(self.redis_url, reserve_timeout_ms=reserve_timeout_ms)
+        made = factory_class(self.redis_url, reserve_timeout_ms=reserve_timeout_ms, **options)
         self.made.append(made)
         return Guarded(made, "factory")
 
