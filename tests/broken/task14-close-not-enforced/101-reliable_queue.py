@@ -9,26 +9,37 @@ same name (in one factory, in two factories, in two processes) are the same queu
 - ``pop(consumer, reserve=True)`` blocks the same way but only *reserves* the element:
   the consumer must commit it with ``ok(element)`` (it is removed) or roll it back with
   ``ko(element, next_time)`` (it comes back, invisible until ``next_time``, epoch ms,
-  with ``tries`` + 1). A reservation neither committed nor rolled back returns to the
-  queue by itself after ``reserve_timeout_ms`` (``tries`` + 1): *at-least-once*.
+  with ``tries`` + 1; no ``next_time``: now plus the factory's ``rollback_delay``
+  seconds, 0 by default as in keuss' redis backend). ``ok`` and ``ko`` take the element
+  or its bare id. A reservation neither committed nor rolled back returns to the queue
+  by itself after ``reserve_timeout_ms`` (``tries`` + 1): *at-least-once*.
 - ``pop(..., timeout=SECONDS)`` gives up after that long and returns None.
 - ``ok`` and ``ko`` return True, or False when the reservation was no longer held (it
-  expired: the element went back to the queue and may be someone else's by now).
-- ``stats()`` returns ``{"ready": n, "delayed": n, "reserved": n}`` (ready = visible
-  now, delayed = mature later); ``clear()`` empties the queue and restarts ids at 1.
+  expired: the element went back to the queue and may be someone else's by now); with
+  the factory's ``max_ko``, ``ko`` of an element already rolled back more than that many
+  times moves it to the queue ``__deadletter__`` and returns "deadletter".
+- ``push(payload, delay=SECONDS, tries=0, headers={...})``; ``get()`` / ``reserve()``
+  take without waiting; ``remove(id)``; ``size()``, ``sched_size()``, ``resv_size()``,
+  ``total_size()``, ``next_t()`` (epoch ms or None).
+- ``stats()`` returns keuss' counters ``get, put, reserve, commit, rollback,
+  deadletter`` and the sizes ``ready`` (visible now), ``delayed`` (mature later),
+  ``reserved``; ``clear()`` empties the queue and restarts ids at 1.
 - ``factory.close()`` makes every queue of the factory unusable: any call raises
   ``QueueClosedError("factory closed: queue 'NAME' can no longer be used")``.
 
-An element is a dict ``{"id": int, "mature": epoch ms, "payload": ..., "tries": int}``.
+An element is a dict ``{"_id": int, "id": same, "mature": epoch ms, "payload": ...,
+"tries": int, "hdrs": dict}`` (keuss' fields; ``id`` is an alias of ``_id``).
 
 Every move is one Lua script, so it is atomic: no crash or concurrent consumer can see
 an element half moved. Redis keys of queue NAME:
 
     rq:NAME:seq            counter of element ids (INCR)
-    rq:NAME:element:MEMBER hash: payload (JSON text), mature (epoch ms), tries, consumer
+    rq:NAME:element:MEMBER hash: payload (JSON text), mature (epoch ms), tries, consumer,
+                           hdrs (JSON text)
     rq:NAME:ready          zset MEMBER -> mature; visible when mature <= now
     rq:NAME:reserved       zset MEMBER -> reservation deadline (epoch ms)
     rq:NAME:wake           list: a token is pushed when something changes (wakes waiters)
+    rq:NAME:stats          hash: keuss' counters (get, put, reserve, ...)
 
 MEMBER is the id zero-padded to 15 digits so that elements maturing in the same
 millisecond come out in push order (a zset sorts equal scores by member).

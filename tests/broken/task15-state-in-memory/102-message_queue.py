@@ -60,8 +60,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 try:
-    import httpx
     import fakeredis
+    import httpx
     import redis.asyncio as redis
     from fastapi import FastAPI, Path, Query, Request
     from fastapi.responses import HTMLResponse, JSONResponse
