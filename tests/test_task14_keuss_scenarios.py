@@ -5,11 +5,10 @@ redis backend ("Redis OrderedQueue"), translated to the Python API: same steps, 
 expected figures, seconds for keuss' seconds and milliseconds for its dates. keuss'
 delays of 4 to 6 s are halved (the order of events is what is checked, not the wait),
 and its reservations last 120 s, so the factory here is made with
-``reserve_timeout_ms=120000``. One scenario has no counterpart: "pop cancellation"
-(keuss' callback API hands back a handle to cancel a waiting pop; a Python pop blocks
-its caller instead, and a timeout is how it gives up). The last tests cover what the
-keuss test does not: the dead-letter queue after ``max_ko`` rollbacks, and ``tries`` and
-``headers`` given to ``push``.
+``reserve_timeout_ms=120000``. keuss cancels a waiting pop by the handle its callback
+API hands back; a Python pop blocks its caller, so ``cancel(consumer)`` names it by its
+consumer instead. The last tests cover what the keuss test does not: the dead-letter
+queue after ``max_ko`` rollbacks, and ``tries`` and ``headers`` given to ``push``.
 """
 
 from __future__ import annotations
@@ -117,6 +116,47 @@ def test_timed_out_pops(target, factory):  # noqa: F811
         counters(queue, put=2)
     payload_of(queue.pop("c3", timeout=2.5), {"elem": 2, "pl": "twetrwte"}, "pop(timeout=2.5)")
     payload_of(queue.pop("c4", timeout=2.5), PAYLOAD, "pop(timeout=2.5)")
+    sizes_are(queue, 0)
+    counters(queue, get=2, put=2)
+
+
+def wait_until(condition, what: str, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            fail(f"{what} did not happen within {timeout:g}s")
+        time.sleep(0.02)
+
+
+@pytest.mark.task(14)
+def test_pop_cancellation(target, factory):  # noqa: F811
+    made = factory(RESERVE_MS)
+    queue = made.queue("test_queue_5")
+    queue.push(PAYLOAD, delay=3)
+    queue.push({"elem": 2, "pl": "twetrwte"}, delay=2.5)
+    if queue.consumers() != []:
+        fail(f"consumers() before any pop should be []; got {queue.consumers()}")
+    ended: dict = {}
+
+    def consume(name: str) -> None:
+        try:
+            ended[name] = queue.pop(name, timeout=2)
+        except Exception as exc:  # noqa: BLE001 - checked below
+            ended[name] = exc
+
+    threads = {}
+    for count, name in enumerate(("c1", "c2"), start=1):
+        threads[name] = threading.Thread(target=consume, args=(name,))
+        threads[name].start()
+        wait_until(lambda n=count: queue.n_consumers() == n, f"n_consumers() == {count}")
+    for left, name in enumerate(("c1", "c2")):
+        queue.cancel(name)
+        threads[name].join(5)
+        wait_until(lambda n=left: queue.n_consumers() == 1 - n, f"n_consumers() == {1 - left}")
+        if type(ended.get(name)).__name__ != "PopCancelled" or "cancel" not in str(ended[name]):
+            fail(f"cancel({name!r}) should end its pop with PopCancelled('cancel ...'): {ended}")
+    payload_of(queue.pop("c3", timeout=7.5), {"elem": 2, "pl": "twetrwte"}, "pop(timeout=7.5)")
+    payload_of(queue.pop("c4", timeout=7.5), PAYLOAD, "pop(timeout=7.5)")
     sizes_are(queue, 0)
     counters(queue, get=2, put=2)
 

@@ -13,7 +13,9 @@ same name (in one factory, in two factories, in two processes) are the same queu
   seconds, 0 by default as in keuss' redis backend). ``ok`` and ``ko`` take the element
   or its bare id. A reservation neither committed nor rolled back returns to the queue
   by itself after ``reserve_timeout_ms`` (``tries`` + 1): *at-least-once*.
-- ``pop(..., timeout=SECONDS)`` gives up after that long and returns None.
+- ``pop(..., timeout=SECONDS)`` gives up after that long and returns None;
+  ``cancel(consumer=None)`` ends the pops waiting on that queue object (they raise
+  ``PopCancelled``), ``consumers()`` / ``n_consumers()`` list / count them.
 - ``ok`` and ``ko`` return True, or False when the reservation was no longer held (it
   expired: the element went back to the queue and may be someone else's by now); with
   the factory's ``max_ko``, ``ko`` of an element already rolled back more than that many
@@ -253,6 +255,18 @@ class QueueClosedError(RuntimeError):
     """Raised when a queue (or its factory) is used after ``factory.close()``."""
 
 
+class PopCancelled(RuntimeError):
+    """Raised by a waiting ``pop`` that ``queue.cancel()`` ended (keuss: error "cancel")."""
+
+
+class Waiter:
+    """A ``pop`` waiting in this process: who waits, and whether it was cancelled."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self.cancelled = False
+
+
 def now_ms() -> int:
     """The current time in epoch milliseconds (the unit of ``mature`` and ``next_time``)."""
     return int(time.time() * 1000)
@@ -289,6 +303,7 @@ class ReliableQueue:
         self._wake = base + "wake"
         self._stats = base + "stats"
         self._keys = [self._ready, self._reserved, self._wake, self._stats]
+        self._waiting: list[Waiter] = []
 
     def _redis(self) -> redis.Redis:
         if self.factory.closed:
@@ -341,9 +356,22 @@ class ReliableQueue:
         Returns the element, or None when ``timeout`` seconds passed without one.
         (keuss: ``pop(consumer, {reserve, timeout})``, its timeout in ms.)
         """
+        waiter = Waiter(consumer)
+        self._waiting.append(waiter)
+        try:
+            return self._wait(waiter, reserve, timeout)
+        finally:
+            self._waiting.remove(waiter)
+
+    def _wait(self, waiter: Waiter, reserve: bool, timeout: float | None):
+        """Try, then wait, until an element, the timeout (None) or a cancel."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        mode = "reserve" if reserve else "pop"
+        mode, consumer = "reserve" if reserve else "pop", waiter.consumer
         while True:
+            if waiter.cancelled:
+                raise PopCancelled(
+                    f"cancel: the pop of {consumer!r} on '{self.name}' was cancelled"
+                )
             try:
                 element, next_event = self._take(mode, consumer, "reserve" if reserve else "get")
                 if element is not None:
@@ -361,6 +389,26 @@ class ReliableQueue:
             except redis.ConnectionError:
                 self._redis()  # closed while waiting: raise QueueClosedError
                 raise
+
+    def consumers(self) -> list[str]:
+        """The consumers whose ``pop`` waits on this queue object now (keuss:
+        ``consumers()``; ``n_consumers()`` is its length)."""
+        return [waiter.consumer for waiter in list(self._waiting)]
+
+    def n_consumers(self) -> int:
+        """How many ``pop`` calls wait on this queue object (keuss: ``nConsumers``)."""
+        return len(self._waiting)
+
+    def cancel(self, consumer: str | None = None) -> int:
+        """End the waiting pops of ``consumer`` (all of them with None): each raises
+        ``PopCancelled``. Returns how many. (keuss: ``cancel(tid)``; a blocking Python
+        pop has no handle, so it is named by its consumer.)"""
+        chosen = [w for w in list(self._waiting) if consumer in (None, w.consumer)]
+        for waiter in chosen:
+            waiter.cancelled = True
+        if chosen:
+            self._redis().rpush(self._wake, *[1] * len(chosen))  # wake them now
+        return len(chosen)
 
     def get(self):
         """Take the first ready element now, or None: no wait, not counted (keuss' raw
