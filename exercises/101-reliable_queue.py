@@ -9,26 +9,39 @@ same name (in one factory, in two factories, in two processes) are the same queu
 - ``pop(consumer, reserve=True)`` blocks the same way but only *reserves* the element:
   the consumer must commit it with ``ok(element)`` (it is removed) or roll it back with
   ``ko(element, next_time)`` (it comes back, invisible until ``next_time``, epoch ms,
-  with ``tries`` + 1). A reservation neither committed nor rolled back returns to the
-  queue by itself after ``reserve_timeout_ms`` (``tries`` + 1): *at-least-once*.
-- ``pop(..., timeout=SECONDS)`` gives up after that long and returns None.
+  with ``tries`` + 1; no ``next_time``: now plus the factory's ``rollback_delay``
+  seconds, 0 by default as in keuss' redis backend). ``ok`` and ``ko`` take the element
+  or its bare id. A reservation neither committed nor rolled back returns to the queue
+  by itself after ``reserve_timeout_ms`` (``tries`` + 1): *at-least-once*.
+- ``pop(..., timeout=SECONDS)`` gives up after that long and returns None;
+  ``cancel(consumer=None)`` ends the pops waiting on that queue object (they raise
+  ``PopCancelled``), ``consumers()`` / ``n_consumers()`` list / count them.
 - ``ok`` and ``ko`` return True, or False when the reservation was no longer held (it
-  expired: the element went back to the queue and may be someone else's by now).
-- ``stats()`` returns ``{"ready": n, "delayed": n, "reserved": n}`` (ready = visible
-  now, delayed = mature later); ``clear()`` empties the queue and restarts ids at 1.
+  expired: the element went back to the queue and may be someone else's by now); with
+  the factory's ``max_ko``, ``ko`` of an element already rolled back more than that many
+  times moves it to the queue ``__deadletter__`` and returns "deadletter".
+- ``push(payload, delay=SECONDS, tries=0, headers={...})``; ``get()`` / ``reserve()``
+  take without waiting; ``remove(id)``; ``size()``, ``sched_size()``, ``resv_size()``,
+  ``total_size()``, ``next_t()`` (epoch ms or None).
+- ``stats()`` returns keuss' counters ``get, put, reserve, commit, rollback,
+  deadletter`` and the sizes ``ready`` (visible now), ``delayed`` (mature later),
+  ``reserved``; ``clear()`` empties the queue and restarts ids at 1.
 - ``factory.close()`` makes every queue of the factory unusable: any call raises
   ``QueueClosedError("factory closed: queue 'NAME' can no longer be used")``.
 
-An element is a dict ``{"id": int, "mature": epoch ms, "payload": ..., "tries": int}``.
+An element is a dict ``{"_id": int, "id": same, "mature": epoch ms, "payload": ...,
+"tries": int, "hdrs": dict}`` (keuss' fields; ``id`` is an alias of ``_id``).
 
 Every move is one Lua script, so it is atomic: no crash or concurrent consumer can see
 an element half moved. Redis keys of queue NAME:
 
     rq:NAME:seq            counter of element ids (INCR)
-    rq:NAME:element:MEMBER hash: payload (JSON text), mature (epoch ms), tries, consumer
+    rq:NAME:element:MEMBER hash: payload (JSON text), mature (epoch ms), tries, consumer,
+                           hdrs (JSON text)
     rq:NAME:ready          zset MEMBER -> mature; visible when mature <= now
     rq:NAME:reserved       zset MEMBER -> reservation deadline (epoch ms)
     rq:NAME:wake           list: a token is pushed when something changes (wakes waiters)
+    rq:NAME:stats          hash: keuss' counters (get, put, reserve, ...)
 
 MEMBER is the id zero-padded to 15 digits so that elements maturing in the same
 millisecond come out in push order (a zset sorts equal scores by member).
@@ -74,62 +87,90 @@ local function return_expired(ready, reserved, wake, prefix, now)
 end
 """
 
-# KEYS: seq, ready, wake. ARGV: now, payload (JSON text), element key prefix.
+# KEYS: seq, ready, wake, stats. ARGV: mature, payload (JSON text), element key prefix,
+# tries, headers (JSON text).
 PUSH = """
--- TODO: a new id (INCR), the element hash (payload, mature = now, tries = 0),
---       the member in ready with score now, a wake token; return the id
+-- TODO: a new id (INCR), the element hash (payload, mature, tries, hdrs), the member
+--       in ready with score mature, a wake token, the counter put + 1; return the id
 return 0
 """
 
-# KEYS: ready, reserved, wake. ARGV: now, "pop"|"reserve", consumer, reserve timeout ms,
-# element key prefix. Returns {1, member, payload, mature, tries} or {0, next event ms|-1}.
+# KEYS: ready, reserved, wake, stats. ARGV: now, "pop"|"reserve", consumer, reserve
+# timeout ms, element key prefix, the counter to count it in ("" for none). Returns
+# {1, member, payload, mature, tries, hdrs} or {0, next event ms|-1}.
 TAKE = (
     RETURN_EXPIRED
     + """
 -- TODO: return expired reservations; take the first member with mature <= now;
 --       "pop": delete it; "reserve": add it to reserved with deadline now + timeout.
---       Nothing ready: delete the wake tokens and return {0, next event ms or -1}.
+--       Count it (HINCRBY stats, unless the counter is ""). Nothing ready: delete the
+--       wake tokens and return {0, next event ms or -1}.
 return {0, -1}
 """
 )
 
-# KEYS: ready, reserved, wake. ARGV: now, element key prefix, member, tries.
-# A reservation is identified by (member, tries): tries changes whenever it ends.
+# The start of COMMIT and ROLLBACK: the reservation must still be held. It is named by
+# (member, tries) when the caller has the element (tries changes whenever a reservation
+# ends), by the member alone when it has a bare id (tries "").
+HELD = (
+    RETURN_EXPIRED
+    + """
+-- TODO: return expired reservations; return 0 unless the member is reserved (and
+--       has these tries, unless tries is ""); remove it from reserved
+local key, member = ARGV[2] .. ARGV[3], ARGV[3]
+"""
+)
+
+# KEYS: ready, reserved, wake, stats. ARGV: now, element key prefix, member, tries|"",
+# counter|"".
 COMMIT = (
-    RETURN_EXPIRED
+    HELD
     + """
--- TODO: return expired reservations; if (member, tries) is still reserved, remove
---       it for good and return 1, else return 0
+-- TODO: delete it for good, count it, return 1
 return 0
 """
 )
 
-# KEYS: ready, reserved, wake. ARGV: now, element key prefix, member, tries, next time.
+# KEYS: ready, reserved, wake, stats, then the dead-letter queue's seq, ready, wake.
+# ARGV: now, element key prefix, member, tries|"", counter|"", next time, max rollbacks
+# (0: no dead letters), dead-letter element key prefix, this queue's name.
+# Returns 1 rolled back, 2 moved to the dead letters (keuss: obj.tries > max_ko).
 ROLLBACK = (
-    RETURN_EXPIRED
+    HELD
     + """
--- TODO: like COMMIT, but put it back: tries + 1, mature = next time, a wake token
+-- TODO: tries > max_ko (max_ko > 0): move it to the dead-letter queue (a new element
+--       there, its hdrs + x-dl-from-queue, x-dl-t, x-dl-tries), count deadletter,
+--       return 2. Else put it back: tries + 1, mature = next time, a wake token,
+--       count it, return 1
 return 0
 """
 )
 
-# KEYS: ready, reserved, wake. ARGV: now, element key prefix. Returns {ready, delayed, reserved}.
+# KEYS: ready, reserved, wake, stats. ARGV: now, element key prefix. Returns {ready,
+# delayed, reserved, next time|-1, {counter, value, ...}}.
 STATS = (
     RETURN_EXPIRED
     + """
--- TODO: return expired reservations; return {ready now, ready later, reserved}
-return {0, 0, 0}
+-- TODO: return expired reservations; return {ready now, ready later, reserved,
+--       the smallest score of ready and reserved (or -1), HGETALL of the counters}
+return {0, 0, 0, -1, {}}
 """
 )
 
-# KEYS: ready, reserved, wake, seq. ARGV: element key prefix.
+# KEYS: ready, reserved, wake. ARGV: element key prefix, member. Returns 1 if removed.
+REMOVE = """
+-- TODO: remove the member from ready and reserved and delete its hash; 1 if it was there
+return 0
+"""
+
+# KEYS: ready, reserved, wake, seq, stats. ARGV: element key prefix.
 CLEAR = """
 for _, set in ipairs({KEYS[1], KEYS[2]}) do
   for _, member in ipairs(redis.call('ZRANGE', set, 0, -1)) do
     redis.call('DEL', ARGV[1] .. member)
   end
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 return 1
 """
 
@@ -138,9 +179,38 @@ class QueueClosedError(RuntimeError):
     """Raised when a queue (or its factory) is used after ``factory.close()``."""
 
 
+class PopCancelled(RuntimeError):
+    """Raised by a waiting ``pop`` that ``queue.cancel()`` ended (keuss: error "cancel")."""
+
+
+class Waiter:
+    """A ``pop`` waiting in this process: who waits, and whether it was cancelled."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self.cancelled = False
+
+
 def now_ms() -> int:
     """The current time in epoch milliseconds (the unit of ``mature`` and ``next_time``)."""
     return int(time.time() * 1000)
+
+
+DEADLETTER = "__deadletter__"  # the dead-letter queue's name (keuss' too)
+COUNTERS = ("get", "put", "reserve", "commit", "rollback", "deadletter")
+
+
+def element_id(element_or_id) -> tuple[int, str]:
+    """(id, tries as text or "" when unknown) of an element dict or a bare id."""
+    if isinstance(element_or_id, dict):
+        raw = element_or_id.get("_id", element_or_id.get("id"))
+        tries = element_or_id.get("tries")
+    else:
+        raw, tries = element_or_id, None
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not text.isdecimal() or len(text) > 30 or int(text) < 1:
+        raise ValueError(f"not an element id: {raw!r} (ids are whole numbers from 1)")
+    return int(text), "" if tries is None else str(int(tries))
 
 
 class ReliableQueue:
@@ -155,60 +225,217 @@ class ReliableQueue:
         self._ready = base + "ready"
         self._reserved = base + "reserved"
         self._wake = base + "wake"
+        self._stats = base + "stats"
+        self._keys = [self._ready, self._reserved, self._wake, self._stats]
+        self._waiting: list[Waiter] = []
 
     def _redis(self) -> redis.Redis:
         # TODO: raise QueueClosedError("factory closed: queue 'NAME' can no longer be used")
-        #       once the factory is closed
         return self.factory.redis
 
     def _script(self, name: str):
         self._redis()
         return self.factory.scripts[name]
 
-    def push(self, payload) -> int:
-        """Add ``payload`` (any JSON value) at the end of the queue; return its id."""
-        # TODO: run the PUSH script with the payload as JSON text
+    def push(self, payload, delay: float = 0, tries: int = 0, headers: dict | None = None) -> int:
+        """Add ``payload`` (any JSON value) at the end of the queue; return its id.
+
+        ``delay``: seconds before it matures (is visible); ``tries``: its initial tries
+        count; ``headers``: a dict kept with it as ``hdrs``. (keuss: ``push(payload,
+        {delay, tries, hdrs})``.)
+        """
+        text = json.dumps(payload)
+        mature = now_ms() + int(delay * 1000)
+        args = [mature, text, self._prefix, int(tries), json.dumps(headers or {})]
+        return self._script("push")(
+            keys=[self._seq, self._ready, self._wake, self._stats], args=args
+        )
+
+    def _take(self, mode: str, consumer: str, counter: str):
+        """One try: {"ok": element} or {"next": next event epoch ms, or -1}."""
+        now = now_ms()
+        found = self._script("take")(
+            keys=self._keys,
+            args=[now, mode, consumer, self.factory.reserve_timeout_ms, self._prefix, counter],
+        )
+        if found[0] == 0:
+            return None, found[1]
+        _, member, payload, mature, tries, hdrs = found
+        element_id_ = int(member)
+        element = {
+            "_id": element_id_,
+            "id": element_id_,
+            "mature": int(float(mature)),
+            "payload": json.loads(payload),
+            "tries": int(tries),
+            "hdrs": json.loads(hdrs),
+        }
+        return element, -1
 
     def pop(self, consumer: str, reserve: bool = False, timeout: float | None = None):
         """Wait for the first ready element and take it (``reserve=False``: remove it;
         ``reserve=True``: reserve it until ``ok``/``ko`` or the reserve timeout).
 
         Returns the element, or None when ``timeout`` seconds passed without one.
+        (keuss: ``pop(consumer, {reserve, timeout})``, its timeout in ms.)
         """
-        # TODO: loop: run TAKE; an element -> return it as a dict; nothing -> wait on the
-        #       wake list (BLPOP) until the next event, at most MAX_WAIT_SECONDS, and give
-        #       up (return None) once ``timeout`` seconds have passed.
-        #       A redis.ConnectionError while the factory is closed -> QueueClosedError.
+        waiter = Waiter(consumer)
+        self._waiting.append(waiter)
+        try:
+            return self._wait(waiter, reserve, timeout)
+        finally:
+            self._waiting.remove(waiter)
 
-    def ok(self, element: dict) -> bool:
-        """Commit a reserved element: it is removed for good.
+    def _wait(self, waiter: Waiter, reserve: bool, timeout: float | None):
+        """Try, then wait, until an element, the timeout (None) or a cancel."""
+        # TODO: loop: a cancelled waiter raises PopCancelled("cancel: ..."); _take; an
+        #       element -> return it; nothing -> wait on the wake list (BLPOP) until
+        #       the next event, at most MAX_WAIT_SECONDS, and never past ``timeout``
+        #       (then return None). A ConnectionError after close() is a
+        #       QueueClosedError.
 
-        Returns False when the reservation was no longer held (it expired).
+    def consumers(self) -> list[str]:
+        """The consumers whose ``pop`` waits on this queue object now (keuss:
+        ``consumers()``; ``n_consumers()`` is its length)."""
+        return [waiter.consumer for waiter in list(self._waiting)]
+
+    def n_consumers(self) -> int:
+        """How many ``pop`` calls wait on this queue object (keuss: ``nConsumers``)."""
+        return len(self._waiting)
+
+    def cancel(self, consumer: str | None = None) -> int:
+        """End the waiting pops of ``consumer`` (all of them with None): each raises
+        ``PopCancelled``. Returns how many. (keuss: ``cancel(tid)``; a blocking Python
+        pop has no handle, so it is named by its consumer.)"""
+        chosen = [w for w in list(self._waiting) if consumer in (None, w.consumer)]
+        for waiter in chosen:
+            waiter.cancelled = True
+        if chosen:
+            self._redis().rpush(self._wake, *[1] * len(chosen))  # wake them now
+        return len(chosen)
+
+    def get(self):
+        """Take the first ready element now, or None: no wait, not counted (keuss' raw
+        ``get``)."""
+        return self._take("pop", "", "")[0]
+
+    def reserve(self):
+        """Reserve the first ready element now, or None: no wait, not counted (keuss'
+        raw ``reserve``)."""
+        return self._take("reserve", "", "")[0]
+
+    def commit(self, element_or_id, counter: str = "") -> bool:
+        """Commit a reservation, by element or bare id; False when it was not held
+        (keuss' raw ``commit``)."""
+        member_id, tries = element_id(element_or_id)
+        args = [now_ms(), self._prefix, f"{member_id:015d}", tries, counter]
+        return self._script("commit")(keys=self._keys, args=args) == 1
+
+    def ok(self, element_or_id) -> bool:
+        """Commit a reserved element (the dict, or its bare id): it is removed for good.
+
+        Returns False when the reservation was no longer held (it expired). (keuss: ``ok``.)
         """
-        # TODO: run COMMIT with the element's member (id padded to 15 digits) and tries
+        return self.commit(element_or_id, "commit")
 
-    def ko(self, element: dict, next_time: int) -> bool:
-        """Roll back a reserved element: it comes back with tries + 1, invisible until
-        ``next_time`` (epoch ms). Returns False when the reservation was no longer held.
+    def rollback(self, element_or_id, next_time: int | None = None, counter: str = ""):
+        """Roll back a reservation (keuss' raw ``rollback``); see ``ko``."""
+        member_id, tries = element_id(element_or_id)
+        if next_time is None:
+            next_time = now_ms() + int(self.factory.rollback_delay * 1000)
+        dead = self.factory.deadletter_queue()
+        dead_keys = [dead._seq, dead._ready, dead._wake] if dead else ["", "", ""]
+        args = [
+            now_ms(), self._prefix, f"{member_id:015d}", tries, counter, int(next_time),
+            self.factory.max_ko if dead and self.name != DEADLETTER else 0,
+            dead._prefix if dead else "", self.name,
+        ]  # fmt: skip
+        done = self._script("rollback")(keys=self._keys + dead_keys, args=args)
+        return "deadletter" if done == 2 else done == 1
+
+    def ko(self, element_or_id, next_time: int | None = None):
+        """Roll back a reserved element (the dict, or its bare id): it comes back with
+        tries + 1, invisible until ``next_time`` (epoch ms; default: now plus the
+        factory's ``rollback_delay`` seconds). Returns True, False when the reservation
+        was no longer held, or "deadletter" when it had already been rolled back more
+        than the factory's ``max_ko`` times: it went to the queue ``__deadletter__``
+        with the headers ``x-dl-from-queue``, ``x-dl-t`` and ``x-dl-tries``. (keuss: ``ko``.)
         """
-        # TODO: run ROLLBACK with the element's member, tries and next_time
+        return self.rollback(element_or_id, next_time, "rollback")
+
+    def remove(self, element_or_id) -> bool:
+        """Delete an element, ready, delayed or reserved; False if there was none
+        (keuss: ``remove``)."""
+        member_id, _ = element_id(element_or_id)
+        args = [self._prefix, f"{member_id:015d}"]
+        return self._script("remove")(keys=self._keys[:3], args=args) == 1
+
+    def _figures(self) -> tuple[int, int, int, int, dict]:
+        ready, delayed, reserved, next_t, flat = self._script("stats")(
+            keys=self._keys, args=[now_ms(), self._prefix]
+        )
+        counters = dict.fromkeys(COUNTERS, 0) | {
+            name: int(value) for name, value in zip(flat[::2], flat[1::2], strict=True)
+        }
+        return ready, delayed, reserved, int(next_t), counters
 
     def stats(self) -> dict:
-        """Counts: ``ready`` (visible now), ``delayed`` (mature later), ``reserved``."""
-        # TODO: run STATS
+        """keuss' counters ``get``, ``put``, ``reserve``, ``commit``, ``rollback``,
+        ``deadletter`` (kept in Redis, for every user of the queue), and the sizes
+        ``ready`` (visible now), ``delayed`` (mature later), ``reserved``."""
+        ready, delayed, reserved, _, counters = self._figures()
+        return counters | {"ready": ready, "delayed": delayed, "reserved": reserved}
+
+    def size(self) -> int:
+        """Elements visible now (keuss: ``size``)."""
+        return self._figures()[0]
+
+    def sched_size(self) -> int:
+        """Elements not yet mature (keuss: ``schedSize``)."""
+        return self._figures()[1]
+
+    def resv_size(self) -> int:
+        """Elements reserved (keuss: ``resvSize``)."""
+        return self._figures()[2]
+
+    def total_size(self) -> int:
+        """Every element: visible, not yet mature, reserved (keuss: ``totalSize``)."""
+        ready, delayed, reserved, _, _ = self._figures()
+        return ready + delayed + reserved
+
+    def next_t(self) -> int | None:
+        """When the next element matures or reservation ends (epoch ms), None when the
+        queue is empty (keuss: ``next_t``, a Date)."""
+        next_t = self._figures()[3]
+        return None if next_t < 0 else next_t
 
     def clear(self) -> None:
-        """Delete every element of the queue and restart its ids at 1."""
-        keys = [self._ready, self._reserved, self._wake, self._seq]
+        """Delete every element and counter of the queue and restart its ids at 1."""
+        keys = [self._ready, self._reserved, self._wake, self._seq, self._stats]
         self._script("clear")(keys=keys, args=[self._prefix])
 
 
 class ReliableQueueFactory:
-    """Queues over one Redis connection pool; ``close()`` ends them all."""
+    """Queues over one Redis connection pool; ``close()`` ends them all.
 
-    def __init__(self, redis_url: str = REDIS_URL, reserve_timeout_ms: int = 30000) -> None:
+    ``reserve_timeout_ms``: how long a reservation holds (keuss: ``reserve_delay``, in
+    seconds); ``rollback_delay``: seconds a ``ko`` without next time hides the element
+    (keuss' redis backend: 0); ``max_ko``: with it, a ``ko`` of an element rolled back
+    more than that many times moves it to the queue ``__deadletter__`` (keuss:
+    ``deadletter: {max_ko}``).
+    """
+
+    def __init__(
+        self,
+        redis_url: str = REDIS_URL,
+        reserve_timeout_ms: int = 30000,
+        rollback_delay: float = 0,
+        max_ko: int | None = None,
+    ) -> None:
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         self.reserve_timeout_ms = reserve_timeout_ms
+        self.rollback_delay = rollback_delay
+        self.max_ko = max_ko
         self.closed = False
         sources = {
             "push": PUSH,
@@ -216,6 +443,7 @@ class ReliableQueueFactory:
             "commit": COMMIT,
             "rollback": ROLLBACK,
             "stats": STATS,
+            "remove": REMOVE,
             "clear": CLEAR,
         }
         self.scripts = {name: self.redis.register_script(src) for name, src in sources.items()}
@@ -228,6 +456,10 @@ class ReliableQueueFactory:
     def queue(self, name: str) -> ReliableQueue:
         """The queue called ``name`` (the same one for everyone using that name)."""
         # TODO: refuse once closed (QueueClosedError); same name -> the same queue
+
+    def deadletter_queue(self) -> ReliableQueue | None:
+        """The queue ``__deadletter__`` when ``max_ko`` is set, else None."""
+        return None if not self.max_ko else self.queue(DEADLETTER)
 
     def close(self) -> None:
         """Free the connections; every queue of this factory becomes unusable."""

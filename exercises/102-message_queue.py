@@ -1,36 +1,51 @@
 """Task 15 — An HTTP FIFO message queue (FastAPI + Redis), with Producer and Consumer.
 
 Producers and consumers talk to the queue over HTTP; the state lives in Redis, so it
-survives a restart of the server and several servers can share it. Routes:
+survives a restart of the server and several servers can share it. The routes answer as
+dbendy/message-queue's server does, so its own ``Producer`` and ``Consumer`` (which
+accept a 200 with a JSON body only) work unchanged against this one:
 
-- ``POST /message/new`` with the JSON body ``{"payload": ANY_JSON_VALUE}`` -> 201
+- ``POST /message/new`` with the JSON body ``{"payload": ANY_JSON_VALUE}`` -> 200
   ``{"id": N}`` (ids count 1, 2, 3...). A body that is not JSON, not an object, or has
-  no ``payload`` -> 422 ``{"detail": "...what is wrong..."}``, never a 500.
-- ``GET /message/next`` -> 200 ``{"id": N, "payload": ...}``, the oldest queued message,
-  which becomes *pending*; or 204 (no body) when no message is queued.
-- ``POST /message/{id}/status/done`` -> 200 ``{"id": N, "status": "done"}``: the pending
-  message is removed for good. Unknown (or malformed) id -> 404; a message that is not
-  pending (its time ran out and it went back to the queue) -> 409. Errors are
-  ``{"detail": "..."}``.
-- A pending message not done within ``MESSAGE_TIMEOUT_MS`` (default 30000) goes back to
-  the FRONT of the queue, in one atomic step, so it is the next one handed out.
-- ``GET /info`` -> an HTML page of the whole state: the counts (the text
-  ``queued: N`` and ``pending: N``), the queued messages in order, the pending ones with
-  their age in ms. Payloads are HTML-escaped.
+  no ``payload`` -> 422 ``{"error": "...what is wrong..."}``, never a 500.
+- ``GET /message/next`` -> 200 ``{"id": N, "payload": ..., "status": "pending"}``, the
+  oldest queued message, which becomes *pending*; or 200 ``{"status": "empty"}`` (no
+  ``id``) when no message is queued.
+- ``POST /message/{id}/status/done`` -> always 200 (the original client reads the body,
+  not the status code): ``{"id": N, "payload": ..., "status": "processed"}`` when the
+  pending message is removed for good; otherwise ``{"id": N, "status": S, "error":
+  "...why..."}`` with S ``unknown`` (no such message: never added, done already, or a
+  malformed id), ``not pending`` (queued: its time ran out and it went back) or ``dead``.
+- A pending message not done within ``MESSAGE_TIMEOUT_MS`` (default 30000; the
+  original's ``PENDING_TIMEOUT`` is read too) goes back to the FRONT of the queue, in one
+  atomic step, so it is the next one handed out. A message handed out
+  ``MAX_DELIVERIES`` times (default 5) that times out again goes to the dead letters
+  instead: one poison message cannot hold the front of the queue forever.
+- ``GET /info?offset=0&limit=50`` -> an HTML page of the state: the counts (the text
+  ``queued: N``, ``pending: N`` and ``dead: N``) and one page of each list (queued in
+  order, pending with their age in ms, dead letters). Payloads are HTML-escaped and cut
+  to ``SHOWN_CHARS`` characters.
 
-Every move is one Lua script. Timed-out messages are moved back lazily, at the start of
-each script: nobody can observe the queue without running one, so nobody sees a stale
-state. Redis keys:
+``protect(app)`` (pykue.web.guard) refuses at the door what could not be given back
+(NaN, Infinity, a lone surrogate, JSON nested deeper than 64 levels: 400), bodies over
+``MAX_BODY`` bytes (413), other host names and other sites' pages; Redis down, frozen
+(5 s socket timeout) or full is a 503 with the cause.
+
+Every move is one Lua script. Timed-out messages are moved lazily, at the start of each
+script: nobody can observe the queue without running one, so nobody sees a stale state.
+Redis keys:
 
     mq:seq         counter of message ids (INCR)
-    mq:messages    hash id -> payload (JSON text), for queued and pending messages
+    mq:messages    hash id -> payload (JSON text), for queued, pending and dead messages
     mq:queue       list of queued ids, the front (next one out) on the left
     mq:pending     zset id -> time it was handed out (epoch ms)
     mq:deliveries  hash id -> how many times it was handed out
+    mq:dead        list of dead-letter ids, oldest first
 
 Clients (use httpx): ``Producer(hostname, port).add_new_message(payload) -> id``;
 ``Consumer(hostname, port).get_next_message()`` -> ``{"id", "payload"}`` or None when
-the queue is empty; ``.notify_processed(id)`` (raises ``MessageQueueError`` on 404/409).
+the queue is empty; ``.notify_processed(id)`` (raises ``MessageQueueError`` unless the
+message was processed).
 
 Run it:  python 102-message_queue.py  (PORT default 1245, HOST default 127.0.0.1);
 then open http://127.0.0.1:1245/info, or http://127.0.0.1:1245/docs to try the routes.
@@ -40,40 +55,63 @@ import html
 
 # TODO: import json (payloads are stored as JSON text)
 import os
-import signal
+import sys
 import time
 from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-import httpx
-import redis.asyncio as redis
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse  # TODO: and Response (204)
-from redis.exceptions import ConnectionError as RedisConnectionError
+try:
+    import httpx
+    import redis.asyncio as redis
+    from fastapi import FastAPI, Path, Query, Request
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from pydantic import BaseModel
+
+    from pykue.web.guard import UNAVAILABLE, protect, serve
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
+
+
+def setting(names: tuple[str, ...], default: int) -> int:
+    """The first of the environment variables ``names`` that is set, as a positive int."""
+    for name in names:
+        text = os.environ.get(name, "").strip()
+        if text:
+            if not text.isdigit() or int(text) < 1:
+                sys.exit(f"{name} must be a positive whole number, not {text!r}")
+            return int(text)
+    return default
+
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
-MESSAGE_TIMEOUT_MS = int(os.environ.get("MESSAGE_TIMEOUT_MS", "30000"))
+MESSAGE_TIMEOUT_MS = setting(("MESSAGE_TIMEOUT_MS", "PENDING_TIMEOUT"), 30000)
+MAX_DELIVERIES = setting(("MAX_DELIVERIES",), 5)
+MAX_BODY = setting(("MAX_BODY",), 1_000_000)
+SHOWN_CHARS = 200  # of a payload on /info
+MAX_ID_DIGITS = 18  # a longer id is unknown: no int() of 5,000 digits
 
-KEYS = ["mq:seq", "mq:messages", "mq:queue", "mq:pending", "mq:deliveries"]
+KEYS = ["mq:seq", "mq:messages", "mq:queue", "mq:pending", "mq:deliveries", "mq:dead"]
 
 # Shared by the scripts that hand out or look at messages. Pending messages handed out
-# at or before now - timeout go back to the front, the oldest id first.
+# at or before now - timeout go back to the front, the oldest id first; those already
+# handed out max times go to the dead letters.
 REQUEUE_EXPIRED = """
-local function requeue_expired(now, timeout)
-  -- TODO: every pending id handed out at or before now - timeout leaves mq:pending and
-  --       goes back to the FRONT of mq:queue, the smallest id first
+local function requeue_expired(now, timeout, max)
+  -- TODO: every pending id handed out at or before now - timeout leaves mq:pending; one
+  --       handed out max times already goes to the end of mq:dead, the others go back
+  --       to the FRONT of mq:queue, the smallest id first
 end
-local now, timeout = tonumber(ARGV[1]), tonumber(ARGV[2])
-requeue_expired(now, timeout)
+local now, timeout, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+requeue_expired(now, timeout, max)
 """
 
-# ARGV: now, timeout, payload (JSON text). Returns the new id.
+# ARGV: now, timeout, max, payload (JSON text). Returns the new id.
 ADD = """
 -- TODO: a new id (INCR), its payload in mq:messages, the id at the end of mq:queue
 return 0
 """
 
-# ARGV: now, timeout. Returns {id, payload} or nil when the queue is empty.
+# ARGV: now, timeout, max. Returns {id, payload} or nil when the queue is empty.
 NEXT = (
     REQUEUE_EXPIRED
     + """
@@ -82,26 +120,39 @@ return nil
 """
 )
 
-# ARGV: now, timeout, id. Returns 1 done, 0 unknown, -1 not pending.
+# ARGV: now, timeout, max, id. Returns {'processed', payload}, {'unknown'},
+# {'not pending'} (queued) or {'dead'}.
 DONE = (
     REQUEUE_EXPIRED
     + """
--- TODO: pending -> delete it for good, 1; known but not pending -> -1; unknown -> 0
-return 0
+-- TODO: pending -> delete it for good, {'processed', payload}; not in mq:messages ->
+--       {'unknown'}; in mq:dead -> {'dead'}; else (queued) {'not pending'}
+return {'unknown'}
 """
 )
 
-# ARGV: now, timeout. Returns {queued ids, pending {id, since, ...}, payloads {id, text, ...},
-# deliveries {id, count, ...}}.
+# ARGV: now, timeout, max, offset, limit. One page of each list: {counts {queued,
+# pending, dead}, queued ids, pending {id, since, ...}, dead ids, payloads, deliveries}
+# (payloads and deliveries in the order queued, pending, dead).
 SNAPSHOT = (
     REQUEUE_EXPIRED
     + """
--- TODO: the queued ids, the pending ids with their scores, and the two hashes
-return {{}, {}, {}, {}}
+-- TODO: LRANGE/ZRANGE WITHSCORES/LRANGE of the page of each list, the payloads and
+--       delivery counts of those ids in that order, and the three counts
+return {{0, 0, 0}, {}, {}, {}, {}, {}}
 """
 )
 
-client = redis.from_url(REDIS_URL, decode_responses=True)
+# At most 20 connections per server process, and a frozen Redis is a 503 after 5 s.
+pool = redis.BlockingConnectionPool.from_url(
+    REDIS_URL,
+    max_connections=20,
+    timeout=5,
+    decode_responses=True,
+    socket_connect_timeout=2,
+    socket_timeout=5,
+)
+client = redis.Redis(connection_pool=pool)
 SCRIPTS = {
     name: client.register_script(source)
     for name, source in {
@@ -118,8 +169,10 @@ def now_ms() -> int:
 
 
 async def run(name: str, *args):
-    """Run one of the scripts with the current time and the timeout first."""
-    return await SCRIPTS[name](keys=KEYS, args=[now_ms(), MESSAGE_TIMEOUT_MS, *args])
+    """Run one of the scripts with the current time, the timeout and the maximum first."""
+    return await SCRIPTS[name](
+        keys=KEYS, args=[now_ms(), MESSAGE_TIMEOUT_MS, MAX_DELIVERIES, *args]
+    )
 
 
 @asynccontextmanager
@@ -129,118 +182,198 @@ async def lifespan(app: FastAPI):
     try:
         for script in SCRIPTS.values():
             await client.script_load(script.script)
-    except RedisConnectionError as exc:
-        print(f"Redis unavailable at start ({exc}); the scripts load on first use")
+    except UNAVAILABLE as exc:
+        print(f"Redis unavailable at start ({exc}); the scripts load on first use", flush=True)
     yield
-    await client.aclose()
+    await pool.disconnect()
 
 
-app = FastAPI(title="Message queue", description="Task 15: an HTTP FIFO queue.", lifespan=lifespan)
+# The shapes of the answers and of the body, for /docs and the schema checks.
+class NewMessage(BaseModel):
+    payload: Any
 
 
-def error(status: int, detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status)
+class Created(BaseModel):
+    id: int
 
 
-@app.post("/message/new", status_code=201)
+class Message(BaseModel):
+    id: int | None = None
+    payload: Any = None
+    status: str
+
+
+class Done(BaseModel):
+    id: int | None
+    status: str
+    payload: Any = None
+    error: str | None = None
+
+
+class Problem(BaseModel):
+    error: str
+
+
+NEW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": NewMessage.model_json_schema()}},
+    }
+}
+BAD_BODY = {422: {"model": Problem, "description": 'Not a JSON object with "payload"'}}
+MessageId = Annotated[str, Path(openapi_examples={"the first message": {"value": "1"}})]
+
+app = protect(
+    FastAPI(title="Message queue", description="Task 15: an HTTP FIFO queue.", lifespan=lifespan),
+    max_body=MAX_BODY,
+)
+
+
+def error(status: int, text: str) -> JSONResponse:
+    return JSONResponse({"error": text}, status_code=status)
+
+
+@app.post("/message/new", response_model=Created, responses=BAD_BODY, openapi_extra=NEW_BODY)
 async def new_message(request: Request):
     # TODO: read the body (await request.body()) and parse it as JSON; not JSON, not an
     #       object, or no "payload" -> error(422, "...what is wrong..."); else run ADD
-    #       with the payload as JSON text and answer 201 {"id": N}
+    #       with the payload as JSON text and answer {"id": N} (200, as the original)
     pass
 
 
-@app.get("/message/next")
+@app.get("/message/next", response_model=Message, response_model_exclude_none=True)
 async def next_message():
-    # TODO: run NEXT; nothing -> Response(status_code=204); else {"id": N, "payload": ...}
+    # TODO: run NEXT; nothing -> {"status": "empty"}; else {"id": N, "payload": ...,
+    #       "status": "pending"}
     pass
 
 
-@app.post("/message/{message_id}/status/done")
-async def message_done(message_id: str):
-    # A str parameter on purpose: an int one would answer "abc" with 422, not 404.
-    # TODO: malformed or unknown id -> error(404, ...); not pending -> error(409, ...);
-    #       done -> {"id": N, "status": "done"}
+WHY = {
+    "unknown": "message {id} does not exist (never added, or done already)",
+    "not pending": "message {id} is not pending: its {timeout} ms ran out and it went back "
+    "to the queue",
+    "dead": "message {id} timed out {max} times and went to the dead letters",
+}
+
+
+@app.post(
+    "/message/{message_id}/status/done", response_model=Done, response_model_exclude_unset=True
+)
+async def message_done(message_id: MessageId):
+    # A str parameter on purpose: an int one would answer "abc" with 422.
+    if not message_id.isdecimal() or len(message_id) > MAX_ID_DIGITS:
+        return unknown(message_id)
+    if message_id != str(int(message_id)):
+        return unknown(message_id)
+    # TODO: run DONE; processed -> {"id": N, "payload": ..., "status": "processed"};
+    #       else {"id": N, "status": STATUS, "error": WHY[STATUS].format(...)}
     pass
+
+
+def unknown(text: str) -> dict:
+    """The reply to done with an id that cannot be a message's (not 1, 2, 3...)."""
+    shown = text if len(text) <= 40 else f"{text[:40]}..."
+    return {"id": None, "status": "unknown", "error": f"no message has the id {shown!r}"}
 
 
 def payload_cell(text: str) -> str:
-    return f"<td><code>{html.escape(text)}</code></td>"
+    shown = text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} chars)"
+    return f"<td><code>{html.escape(shown)}</code></td>"
+
+
+def page_link(offset: int, limit: int, label: str) -> str:
+    return f'<a href="/info?offset={offset}&amp;limit={limit}">{label}</a>'
 
 
 @app.get("/info", response_class=HTMLResponse)
-async def info():
-    # TODO: run SNAPSHOT and build the page: "queued: N, pending: N", the queued messages
-    #       front first, the pending ones with their age in ms; escape every payload
-    return "<!doctype html><title>Message queue</title><p>TODO</p>"
-
-
-@app.exception_handler(RedisConnectionError)
-async def redis_unavailable(request, exc):
-    """Redis is down: say so clearly (503), never a bare 500."""
-    return error(503, f"Redis unavailable: {exc}")
+async def info(
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    counts, queued, pending_flat, dead, payloads, deliveries = await run("snapshot", offset, limit)
+    # TODO: build the rows of the three tables (escape every payload: payload_cell), and
+    #       the links to the previous and next pages
+    queued_rows, pending_rows, dead_rows, links = "", "", "", []
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Message queue</title>
+<style>body{{font-family:sans-serif}} td,th{{border:1px solid #ccc;padding:2px 8px}}
+table{{border-collapse:collapse}}</style></head>
+<body><h1>Message queue</h1>
+<p id="counts">queued: {counts[0]}, pending: {counts[1]}, dead: {counts[2]}
+(timeout {MESSAGE_TIMEOUT_MS} ms, at most {MAX_DELIVERIES} deliveries)</p>
+<p>Showing items {offset + 1} to {offset + limit} of each list. {" ".join(links)}</p>
+<h2>Queued (front first)</h2>
+<table><tr><th>#</th><th>id</th><th>payload</th><th>handed out</th></tr>
+{queued_rows}</table>
+<h2>Pending</h2>
+<table>
+<tr><th>id</th><th>payload</th><th>age (ms)</th><th>back in (ms)</th><th>handed out</th></tr>
+{pending_rows}</table>
+<h2>Dead letters (timed out {MAX_DELIVERIES} times)</h2>
+<table><tr><th>id</th><th>payload</th><th>handed out</th></tr>
+{dead_rows}</table>
+</body></html>
+"""
 
 
 # --- clients ----------------------------------------------------------------------------
 
 
 class MessageQueueError(Exception):
-    """The queue answered with an error status (``status_code``, ``detail``)."""
+    """The queue refused a request (``status_code``, ``detail``; ``status`` for done)."""
 
-    def __init__(self, status_code: int, detail: str):
+    def __init__(self, status_code: int, detail: str, status: str | None = None):
         super().__init__(f"{status_code}: {detail}")
         self.status_code = status_code
         self.detail = detail
+        self.status = status
 
 
-def _check(response: httpx.Response, *expected: int) -> httpx.Response:
-    if response.status_code not in expected:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        raise MessageQueueError(response.status_code, str(detail))
-    return response
+def _check(response: httpx.Response) -> dict:
+    """The JSON object of a 200 reply; MessageQueueError for anything else."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code != 200 or not isinstance(body, dict):
+        detail = body.get("error", body.get("detail")) if isinstance(body, dict) else None
+        raise MessageQueueError(response.status_code, str(detail or response.text))
+    return body
 
 
 class Producer:
-    """Adds messages to the queue served on ``hostname:port``."""
+    """Adds messages to the queue served on ``hostname:port`` (the original's Producer)."""
 
     def __init__(self, hostname: str = "localhost", port: int = 1245):
         self.http = httpx.Client(base_url=f"http://{hostname}:{port}", timeout=10)
 
     def add_new_message(self, payload) -> int:
-        """Queue ``payload`` (any JSON value); return the new message's id."""
-        # TODO: POST /message/new with {"payload": payload}; return the id
+        """Queue ``payload`` (any JSON value); return the new message's id (addNewMessage)."""
+        # TODO: POST /message/new with {"payload": payload}; return the id (_check)
 
 
 class Consumer:
-    """Takes messages from the queue served on ``hostname:port`` and reports them done."""
+    """Takes messages from the queue on ``hostname:port`` and reports them done."""
 
     def __init__(self, hostname: str = "localhost", port: int = 1245):
         self.http = httpx.Client(base_url=f"http://{hostname}:{port}", timeout=10)
 
     def get_next_message(self) -> dict | None:
-        """The next message ``{"id": N, "payload": ...}`` (now pending), or None if empty."""
-        # TODO: GET /message/next; 204 -> None
+        """The next message ``{"id": N, "payload": ...}`` (now pending), or None if empty
+        (getNextMessage)."""
+        # TODO: GET /message/next; no "id" in the answer -> None
 
     def notify_processed(self, message_id: int) -> None:
-        """Report the message done; MessageQueueError if unknown (404) or timed out (409)."""
-        # TODO: POST /message/{id}/status/done; an error status -> MessageQueueError
-
-
-def serve(app) -> None:
-    """Run ``app`` on HOST:PORT until Ctrl+C or SIGTERM, then exit 0."""
-    # uvicorn re-raises the signal that stopped it; as KeyboardInterrupt it ends quietly.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "1245"))
-    print(f"Message queue on http://{host}:{port} (timeout {MESSAGE_TIMEOUT_MS} ms)")
-    try:
-        uvicorn.run(app, host=host, port=port)
-    except KeyboardInterrupt:
-        pass
+        """Report the message done (notifyProcessed); MessageQueueError with ``status``
+        "unknown", "not pending" or "dead" when it could not be."""
+        # TODO: POST /message/{id}/status/done; a status other than "processed" ->
+        #       MessageQueueError(200, error, status)
 
 
 if __name__ == "__main__":
-    serve(app)
+    serve(
+        app,
+        on_listening=lambda url: print(
+            f"Message queue on {url} (timeout {MESSAGE_TIMEOUT_MS} ms)", flush=True
+        ),
+    )

@@ -122,9 +122,9 @@ class Factories:
             self._module = loaded
         return self._module
 
-    def __call__(self, reserve_timeout_ms: int = 30000):
+    def __call__(self, reserve_timeout_ms: int = 30000, **options):
         factory_class = self.module.ReliableQueueFactory
-        made = factory_class(self.redis_url, reserve_timeout_ms=reserve_timeout_ms)
+        made = factory_class(self.redis_url, reserve_timeout_ms=reserve_timeout_ms, **options)
         self.made.append(made)
         return Guarded(made, "factory")
 
@@ -147,9 +147,11 @@ def factory(target, monkeypatch, redis_url):
 def check_element(element, what: str, payload=None, tries=None) -> dict:
     if not isinstance(element, dict):
         fail(f"{what} returned {element!r}; it must return the element as a dict")
-    keys = {"id", "mature", "payload", "tries"}
+    keys = {"_id", "id", "mature", "payload", "tries", "hdrs"}  # keuss' fields, id an alias
     if set(element) != keys:
         fail(f"{what} returned an element with keys {sorted(element)}; expected {sorted(keys)}")
+    if element["_id"] != element["id"]:
+        fail(f"{what}: the element's id is an alias of _id: {element!r}")
     if payload is not None and element["payload"] != payload:
         fail(f"{what} returned payload {element['payload']!r}; expected {payload!r}")
     if tries is not None and element["tries"] != tries:
@@ -158,6 +160,12 @@ def check_element(element, what: str, payload=None, tries=None) -> dict:
             "(tries counts how many times the element came back: ko or expired reservation)"
         )
     return element
+
+
+def sizes(queue) -> dict:
+    """The sizes that ``stats()`` returns beside keuss' counters."""
+    stats = queue.stats()
+    return {name: stats.get(name) for name in ("ready", "delayed", "reserved")}
 
 
 def start_consumer(target, env, tmp_path, mode: str, reserve_timeout_ms: int) -> LiveScript:
@@ -273,14 +281,14 @@ def test_reserve_then_ok_removes_the_element_for_good(target, factory):
     element = check_element(
         queue.pop("c1", reserve=True, timeout=2), "pop(reserve=True)", payload={"job": 1}, tries=0
     )
-    if queue.stats() != {"ready": 0, "delayed": 0, "reserved": 1}:
-        fail(f"stats() after one reserve should be ready=0 delayed=0 reserved=1: {queue.stats()}")
+    if sizes(queue) != {"ready": 0, "delayed": 0, "reserved": 1}:
+        fail(f"stats() after one reserve should be ready=0 delayed=0 reserved=1: {sizes(queue)}")
     if queue.ok(element) is not True:
         fail("ok(element) on a held reservation must return True")
     if queue.pop("c1", reserve=True, timeout=0.6) is not None:
         fail("an element committed with ok() came back after the reserve timeout")
-    if queue.stats() != {"ready": 0, "delayed": 0, "reserved": 0}:
-        fail(f"stats() after ok() should be all zero: {queue.stats()}")
+    if sizes(queue) != {"ready": 0, "delayed": 0, "reserved": 0}:
+        fail(f"stats() after ok() should be all zero: {sizes(queue)}")
 
 
 @pytest.mark.task(14)
@@ -299,8 +307,8 @@ def test_ko_hides_the_element_until_next_time(target, factory):
             f"once ({other}); it must stay invisible until next_time"
         )
     queue.ok(other)
-    if queue.stats() != {"ready": 0, "delayed": 1, "reserved": 0}:
-        fail(f"stats() after ko(+800 ms) should be ready=0 delayed=1 reserved=0: {queue.stats()}")
+    if sizes(queue) != {"ready": 0, "delayed": 1, "reserved": 0}:
+        fail(f"stats() after ko(+800 ms) should be ready=0 delayed=1 reserved=0: {sizes(queue)}")
     early = queue.pop("c1", reserve=True, timeout=0.3)
     if early is not None:
         fail(f"an element rolled back with ko(element, now+800ms) was visible at once: {early}")
@@ -382,8 +390,8 @@ def test_pop_is_at_most_once_when_the_consumer_is_killed(target, factory, env, t
             f"pop() (at-most-once) must remove the element; after the consumer was killed it "
             f"came back: {again}"
         )
-    if queue.stats() != {"ready": 0, "delayed": 0, "reserved": 0}:
-        fail(f"after an at-most-once pop, nothing should be left: stats() = {queue.stats()}")
+    if sizes(queue) != {"ready": 0, "delayed": 0, "reserved": 0}:
+        fail(f"after an at-most-once pop, nothing should be left: stats() = {sizes(queue)}")
 
 
 # --- close -----------------------------------------------------------------------------
