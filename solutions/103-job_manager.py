@@ -97,6 +97,7 @@ import html
 import inspect
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -500,6 +501,9 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def printable(value):
     """``value`` with every lone surrogate (text UTF-8 cannot carry) shown as U+FFFD (given).
 
@@ -507,11 +511,8 @@ def printable(value):
     them); sent as it is, it would make the page and the API fail instead of showing it.
     """
     text = json.dumps(value, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.loads(text.encode("utf-8", "surrogatepass").decode("utf-8", "replace"))
-    return value
+    fixed = LONE_SURROGATE.sub("\ufffd", text)  # a valid pair is one code point in Python
+    return value if fixed == text else json.loads(fixed)
 
 
 class BadRequest(ValueError):
