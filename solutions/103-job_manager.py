@@ -367,12 +367,12 @@ table {{ border-collapse: collapse; width: 100%; font-size: 14px; background: #f
          table-layout: fixed; }}
 th, td {{ text-align: left; vertical-align: top; padding: 6px 8px;
           border-bottom: 1px solid #e3e3e3; overflow-wrap: anywhere; }}
-th {{ font-size: 13px; color: #555; }}
-col.id {{ width: 3em; }} col.job {{ width: 15%; }} col.state {{ width: 6.5em; }}
-col.attempts {{ width: 5.5em; }} col.runs {{ width: 3.5em; }} col.times {{ width: 13em; }}
-col.button {{ width: 6.5em; }}
+th {{ font-size: 13px; color: #555; white-space: nowrap; }}
+col.id {{ width: 3em; }} col.job {{ width: 17%; }} col.state {{ width: 6.5em; }}
+col.attempts {{ width: 5.5em; }} col.runs {{ width: 3.5em; }} col.times {{ width: 16.5em; }}
+col.button {{ width: 7.5em; }}
 .identifier, .label {{ color: #666; font-size: 13px; }}
-.time {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
+.time, .when {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
 .state-failed {{ color: #b00020; font-weight: bold; }}
 .state-complete {{ color: #1b7a2e; font-weight: bold; }}
 .state-active {{ color: #0b5cad; }} .state-delayed {{ color: #8a6d00; }}
@@ -380,14 +380,16 @@ pre {{ margin: 2px 0 6px; font-size: 12px; background: #f0f0f0; padding: 4px 6px
        overflow-x: auto; max-height: 12em; }}
 pre.data {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
 pre.log {{ white-space: pre; }}
+pre:empty {{ display: none; }}
 .error {{ color: #b00020; margin: 2px 0 4px; }}
-button {{ padding: 6px 10px; cursor: pointer; }}
+button {{ padding: 6px 10px; cursor: pointer; white-space: nowrap; }}
 @media (max-width: 760px) {{
   main {{ padding: 8px; }}
   table, tbody, tr, td {{ display: block; width: 100%; }}
   thead, colgroup {{ display: none; }}
   tr {{ background: #fff; margin-bottom: 10px; border: 1px solid #ddd; border-radius: 6px; }}
   td {{ border: 0; padding: 4px 10px; }}
+  td[data-label] {{ display: inline-block; width: auto; padding-right: 14px; }}
   td[data-label]::before {{ content: attr(data-label) ": "; color: #666; font-size: 13px; }}
 }}
 </style>
@@ -466,9 +468,9 @@ ROW = (
     '<td data-label="State" class="state state-{state}">{state}</td>'
     '<td data-label="Attempts" class="attempts">{attempts}</td>'
     '<td data-label="Runs" class="runs">{runs}</td>'
-    '<td><div><span class="label">Created </span>'
+    '<td><div class="when"><span class="label">Created </span>'
     '<time class="time created" data-ms="{created_ms}">{created}</time></div>'
-    '<div><span class="label">Updated </span>'
+    '<div class="when"><span class="label">Updated </span>'
     '<time class="time updated" data-ms="{updated_ms}">{updated}</time></div></td>'
     '<td><pre class="data">{data}</pre><div class="error">{error}</div>'
     '<pre class="log">{log}</pre></td>'
