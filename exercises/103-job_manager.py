@@ -17,30 +17,44 @@ A small job manager on top of pykue, with a web page to watch and requeue jobs.
   all), then the job fails for good, its error being the last attempt's message
   (``handler returned False``, or the exception's text).
 - ``job_details()`` lists every job (see the API below); ``requeue(job_id)`` puts a
-  failed or complete job back in the queue so it runs again (attempts start over).
+  failed or complete job back in the queue so it runs again (attempts start over);
+  ``find(identifier)`` is the id of the job saved with that identifier (or None);
+  ``requeue_failed()`` requeues every failed job and returns their ids.
 - ``shutdown()`` stops the workers and closes the connections.
 
 Every run appends a line to the job's log (``attempt 1/4 failed: ...``); the log keeps
 the lines of earlier runs when a job is requeued, so ``runs`` counts all of them.
 
+``PopQueue(db_url, redis_url, db_name, collection_name, retries)`` (given) is the same
+manager in pop-queue's shape: see its docstring.
+
 Configuration: ``config.json`` next to this file (optional) with any of
 ``{"redis_url": "redis://localhost:6379/0", "retries": 3, "concurrency": 2,
-"host": "127.0.0.1", "port": 1245}``; the environment variables ``REDIS_URL``,
-``HOST`` and ``PORT`` override the file.
+"host": "127.0.0.1", "port": 1245, "ui_folder": null}``; the environment variables
+``REDIS_URL``, ``HOST``, ``PORT`` and ``UI_FOLDER`` override the file.
 
-The web app (``create_app(manager)``, FastAPI):
+The web app (``create_app(manager)``, FastAPI, behind ``protect()``):
 
 - ``GET /api/job-details`` -> a JSON list, by id: ``{"id", "name", "identifier",
   "state", "attempts", "maxAttempts", "runs", "data", "error", "log", "createdAt",
-  "updatedAt", "runAt"}`` (times in epoch ms or null).
-- ``POST /api/requeue-job`` with ``{"jobId": 3}`` (an int or a string of digits) ->
-  ``{"status": "requeued", "jobId": 3}``; unknown job -> 404; a job that is not failed
-  or complete -> 409; a body that is not such an object -> 422; the reply always has
-  ``"error"`` with a message when it is not 200. Redis down -> 503.
+  "updatedAt", "runAt"}`` and, with pop-queue's names, ``"status"`` (``"done"`` for a
+  complete job, ``"failed"``, else the state), ``"pickedAt"`` (when the current or last
+  run started; null while waiting), ``"finishedAt"`` (when it completed or failed for
+  good; else null) and ``"progress"`` (percent). Times in epoch ms or null.
+- ``POST /api/requeue-job`` with ``{"jobId": 3}`` (an int, a string of digits, or the
+  identifier given to ``now()``: ``{"jobId": "welcome-bob"}``) -> ``{"message": "Job
+  requeued successfully", "status": "requeued", "jobId": 3}``; with no body at all
+  (what pop-queue's own page sends) every failed job is requeued: ``{"message": ...,
+  "status": "requeued", "jobIds": [2, 3]}``. A body that is not such an object -> 400;
+  unknown job or identifier -> 404; a job that is not failed or complete, or no failed
+  job to requeue -> 409; the reply always has ``"error"`` with a message when it is not
+  200. Redis down -> 503 (``protect()``).
 - ``GET /`` -> an HTML page: one row per job with its details and a Requeue button
   that calls the API. Everything from a job is HTML-escaped (data holding
   ``<script>`` shows as text). The page refreshes its rows every second. Its template
   (``PAGE``, ``ROW``) is given: keep its classes, the browser test looks for them.
+- ``/ui/``: with ``ui_folder`` set, the files of that folder (for instance pop-queue's
+  own ``ui/index.html``, ``app.js`` and ``styles.css``), served at the app's origin.
 
 Run as a script (``python 103-job_manager.py``), it defines two job names
 (``send_email``, ``resize_image``), enqueues four jobs (two with the same identifier)
@@ -52,8 +66,10 @@ and prints, on a fresh database, exactly::
     Job 3 created for identifier avatar-42
     Job page: http://127.0.0.1:1245/
 
-then starts the workers and the web server. The jobs run at the same time, so lines
-of different jobs interleave, but each job's lines come in this order (retries = 3)::
+then starts the workers and the web server (the page line comes once the port is
+bound; a port in use is one line on stderr naming ``PORT=``, exit code 1). The jobs
+run at the same time, so lines of different jobs interleave, but each job's lines come
+in this order (retries = 3)::
 
     Sending email to ada@example.com
     Job 1 completed (attempt 1/4)
@@ -79,22 +95,26 @@ Run again on the same Redis, every identifier already exists (``Job N already ex
 import asyncio  # noqa: F401  (TODO: asyncio.to_thread in requeue-job)
 import html  # noqa: F401  (TODO: html.escape in render_row)
 import inspect  # noqa: F401  (TODO: inspect.iscoroutinefunction in _wrap)
-import json  # noqa: F401  (TODO: load_config, requeue-job, render_row)
+import json
 import os  # noqa: F401  (TODO: os.environ in load_config)
-import signal
+import re
 import sys
 import threading
-import time  # noqa: F401  (TODO: time.time() and time.sleep() in now())
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-import redis
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+try:
+    import redis
+    from fastapi import FastAPI, Request
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from starlette.staticfiles import StaticFiles
 
-import pykue
+    import pykue
+    from pykue.web.guard import allowed_hosts, json_problem, protect, serve
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 CONFIG_FILE = Path(__file__).with_name("config.json")
 DEFAULTS = {
@@ -103,8 +123,12 @@ DEFAULTS = {
     "concurrency": 2,
     "host": "127.0.0.1",
     "port": 1245,
+    "ui_folder": None,
 }
+ENVIRONMENT = (("redis_url", "REDIS_URL"), ("host", "HOST"), ("port", "PORT"))
+ENVIRONMENT += (("ui_folder", "UI_FOLDER"),)
 PREFIX = "jobmanager"  # the pykue queue's prefix and the start of our own keys
+MAX_BODY = 100_000  # bytes of a request body (pop-queue's express.json() takes 100 kB)
 
 _print_lock = threading.Lock()
 
@@ -112,14 +136,15 @@ _print_lock = threading.Lock()
 def say(line: str) -> None:
     """Print one line; worker threads print through this so their lines never mix."""
     with _print_lock:
-        print(line)
+        print(line, flush=True)
 
 
 def load_config(path: Path = CONFIG_FILE) -> dict:
-    """DEFAULTS, updated from ``path`` (if it exists), then from REDIS_URL, HOST, PORT."""
+    """DEFAULTS, updated from ``path`` (if it exists), then from the environment."""
     config = dict(DEFAULTS)
     # TODO: update config from the JSON file at ``path`` when it exists
-    # TODO: then let the environment win: REDIS_URL -> redis_url, HOST -> host, PORT -> port
+    # TODO: then let the environment win: for each (key, variable) of ENVIRONMENT
+    #       (REDIS_URL -> redis_url, HOST -> host, PORT -> port, UI_FOLDER -> ui_folder)
     # TODO: make retries, concurrency and port ints
     return config
 
@@ -189,7 +214,9 @@ class JobManager:
     def job_details(self) -> list[dict]:
         """Every job, by id, as plain JSON data."""
         # TODO: self.queue.jobs() with their identifiers (job.unique_key) and logs, as
-        #       dicts with the keys listed in the module docstring
+        #       dicts with the keys listed in the module docstring (pickedAt: the job's
+        #       started_at unless it waits; finishedAt: its updated_at once complete or
+        #       failed; progress: job.progress_percent)
         return []
 
     def requeue(self, job_id: int) -> None:
@@ -199,10 +226,57 @@ class JobManager:
         #       JobNotFound for an unknown id, else JobBusy
         raise NotImplementedError("TODO: requeue()")
 
+    def find(self, identifier: str) -> int | None:
+        """The id of the job saved with ``identifier`` (given to ``now()``), or None."""
+        found = self.redis.hget(self.queue.keys.unique, identifier)
+        return int(found) if found else None
+
+    def requeue_failed(self) -> list[int]:
+        """Requeue every failed job (each in one atomic step); the ids requeued."""
+        failed = self.queue.jobs("failed")
+        return [job.id for job in failed if self.queue.restart(job.id, only_from=("failed",))]
+
     def shutdown(self) -> None:
         """Stop the workers (active jobs finish or go back) and close the connections."""
         self.queue.shutdown()
         self.redis.close()
+
+
+class PopQueue(JobManager):
+    """The manager in pop-queue's shape (given): ``PopQueue(db_url, redis_url, db_name,
+    collection_name, retries)`` and ``now(job, name, identifier, score, priority, delay)``.
+
+    Everything lives in Redis here: ``db_url``, ``db_name`` and ``collection_name`` are
+    taken for the shape and not used; ``redis_url`` and ``retries`` default to
+    ``config.json`` / REDIS_URL. ``retries`` counts runs in all, as pop-queue's does (3:
+    a job runs at most 3 times). ``now()`` with an identifier it already knows re-queues
+    that job, as pop-queue does: a complete or failed job runs again (same id, its log
+    kept), a waiting or running one is left to run (one job, never two). ``score`` and
+    ``priority`` are accepted and not used (pop-queue computes its score itself);
+    ``delay`` is in milliseconds."""
+
+    def __init__(
+        self,
+        db_url=None,
+        redis_url=None,
+        db_name=None,
+        collection_name=None,
+        retries=None,
+        *,
+        concurrency: int = 2,
+        report=None,
+    ):
+        config = load_config()
+        runs = config["retries"] + 1 if retries is None else max(1, int(retries))
+        super().__init__(redis_url or config["redis_url"], runs - 1, concurrency, report)
+
+    def now(self, job, name, identifier, score=None, priority=0, delay=0) -> Enqueued:
+        """Enqueue ``job`` (its data) as ``name``; a known ``identifier`` is re-queued."""
+        run_at = int(time.time() * 1000) + int(delay) if delay else None
+        enqueued = super().now(job, name, identifier, run_at)
+        if not enqueued.created:
+            self.queue.restart(enqueued.job_id, only_from=("failed", "complete"))
+        return enqueued
 
 
 # -- the web app ---------------------------------------------------------------------------
@@ -211,34 +285,74 @@ PAGE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Jobs</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }}
-td.state-failed {{ color: #b00; }} td.state-complete {{ color: #070; }}
-pre {{ margin: 0; white-space: pre-wrap; }}
-#status {{ min-height: 1.5em; font-weight: bold; }}
+* {{ box-sizing: border-box; }}
+body {{ font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #222; }}
+header {{ background: #2d3142; color: #fff; padding: 10px 16px; }}
+h1 {{ font-size: 18px; margin: 0; }}
+main {{ padding: 16px; }}
+#status {{ min-height: 1.4em; font-size: 14px; font-weight: bold; margin: 0 0 8px; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 14px; background: #fff;
+         table-layout: fixed; }}
+th, td {{ text-align: left; vertical-align: top; padding: 6px 8px;
+          border-bottom: 1px solid #e3e3e3; overflow-wrap: anywhere; }}
+th {{ font-size: 13px; color: #555; white-space: nowrap; }}
+col.id {{ width: 3em; }} col.job {{ width: 17%; }} col.state {{ width: 6.5em; }}
+col.attempts {{ width: 5.5em; }} col.runs {{ width: 3.5em; }} col.times {{ width: 16.5em; }}
+col.button {{ width: 7.5em; }}
+.identifier, .label {{ color: #666; font-size: 13px; }}
+.time, .when {{ white-space: nowrap; font-variant-numeric: tabular-nums; }}
+.state-failed {{ color: #b00020; font-weight: bold; }}
+.state-complete {{ color: #1b7a2e; font-weight: bold; }}
+.state-active {{ color: #0b5cad; }} .state-delayed {{ color: #8a6d00; }}
+pre {{ margin: 2px 0 6px; font-size: 12px; background: #f0f0f0; padding: 4px 6px;
+       overflow-x: auto; max-height: 12em; }}
+pre.data {{ white-space: pre-wrap; overflow-wrap: anywhere; }}
+pre.log {{ white-space: pre; }}
+pre:empty {{ display: none; }}
+.error {{ color: #b00020; margin: 2px 0 4px; }}
+button {{ padding: 6px 10px; cursor: pointer; white-space: nowrap; }}
+@media (max-width: 760px) {{
+  main {{ padding: 8px; }}
+  table, tbody, tr, td {{ display: block; width: 100%; }}
+  thead, colgroup {{ display: none; }}
+  tr {{ background: #fff; margin-bottom: 10px; border: 1px solid #ddd; border-radius: 6px; }}
+  td {{ border: 0; padding: 4px 10px; }}
+  td[data-label] {{ display: inline-block; width: auto; padding-right: 14px; }}
+  td[data-label]::before {{ content: attr(data-label) ": "; color: #666; font-size: 13px; }}
+}}
 </style>
 </head>
 <body>
-<h1>Jobs</h1>
+<header><h1>Jobs</h1></header>
+<main>
 <p id="status" role="status"></p>
 <table>
-<thead><tr><th>ID</th><th>Name</th><th>Identifier</th><th>State</th><th>Attempts</th>
-<th>Runs</th><th>Data</th><th>Error</th><th>Log</th><th>Created</th><th>Updated</th>
-<th></th></tr></thead>
+<colgroup><col class="id"><col class="job"><col class="state"><col class="attempts">
+<col class="runs"><col class="times"><col class="details"><col class="button"></colgroup>
+<thead><tr><th>ID</th><th>Job</th><th>State</th><th>Attempts</th><th>Runs</th>
+<th>Times</th><th>Data, error and log</th><th></th></tr></thead>
 <tbody>
 {rows}
 </tbody>
 </table>
+</main>
 <script>
-const FIELDS = ["state", "attempts", "runs", "error", "log", "updated"];
+const FIELDS = ["state", "attempts", "runs", "error", "log"];
+function local(ms) {{
+  return ms ? new Date(ms).toLocaleString("sv-SE") : "";  // 2026-11-22 18:00:00, local
+}}
+function showTimes(root) {{
+  root.querySelectorAll("time[data-ms]").forEach((el) => {{
+    el.textContent = local(Number(el.dataset.ms));
+  }});
+}}
 function cells(job) {{
   return {{
     state: job.state, attempts: job.attempts + "/" + job.maxAttempts, runs: String(job.runs),
-    error: job.error || "", log: job.log.join("\\n"),
-    updated: job.updatedAt ? new Date(job.updatedAt).toISOString() : ""
+    error: job.error || "", log: job.log.join("\\n")
   }};
 }}
 async function refresh() {{
@@ -251,6 +365,9 @@ async function refresh() {{
     const values = cells(job);
     for (const field of FIELDS) row.querySelector("." + field).textContent = values[field];
     row.querySelector(".state").className = "state state-" + job.state;
+    const updated = row.querySelector(".updated");
+    updated.dataset.ms = job.updatedAt || "";
+    updated.textContent = local(job.updatedAt);
     row.querySelector("button").disabled = !["failed", "complete"].includes(job.state);
   }}
   if (unknown) document.getElementById("status").textContent =
@@ -267,6 +384,7 @@ async function requeue(button) {{
     reply.ok ? "Job " + jobId + " requeued" : "Job " + jobId + ": " + body.error;
   refresh();
 }}
+showTimes(document);
 document.querySelectorAll("button.requeue").forEach(
   (button) => button.addEventListener("click", () => requeue(button)));
 setInterval(refresh, 1000);
@@ -276,10 +394,17 @@ setInterval(refresh, 1000);
 """
 
 ROW = (
-    '<tr data-job-id="{id}"><td>{id}</td><td>{name}</td><td>{identifier}</td>'
-    '<td class="state state-{state}">{state}</td><td class="attempts">{attempts}</td>'
-    '<td class="runs">{runs}</td><td><pre>{data}</pre></td><td class="error">{error}</td>'
-    '<td><pre class="log">{log}</pre></td><td>{created}</td><td class="updated">{updated}</td>'
+    '<tr data-job-id="{id}"><td data-label="ID">{id}</td>'
+    '<td><b class="name">{name}</b><div class="identifier">{identifier}</div></td>'
+    '<td data-label="State" class="state state-{state}">{state}</td>'
+    '<td data-label="Attempts" class="attempts">{attempts}</td>'
+    '<td data-label="Runs" class="runs">{runs}</td>'
+    '<td><div class="when"><span class="label">Created </span>'
+    '<time class="time created" data-ms="{created_ms}">{created}</time></div>'
+    '<div class="when"><span class="label">Updated </span>'
+    '<time class="time updated" data-ms="{updated_ms}">{updated}</time></div></td>'
+    '<td><pre class="data">{data}</pre><div class="error">{error}</div>'
+    '<pre class="log">{log}</pre></td>'
     '<td><button class="requeue"{disabled}>Requeue</button></td></tr>'
 )
 
@@ -287,7 +412,8 @@ ROW = (
 def render_row(job: dict) -> str:
     """One table row; every value from the job is HTML-escaped."""
     # TODO: fill ROW from the job's fields, every value from the job HTML-escaped
-    #       (html.escape); data as JSON text; the button disabled unless failed/complete
+    #       (html.escape); data as JSON text; times as epoch ms (created_ms, updated_ms)
+    #       and as text (iso()); the button disabled unless failed/complete
     return ""
 
 
@@ -295,32 +421,99 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def create_app(manager: JobManager) -> FastAPI:
-    """The job page and its JSON API, on ``manager``."""
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(value):
+    """``value`` with every lone surrogate (text UTF-8 cannot carry) shown as U+FFFD (given).
+
+    Job data in Redis may hold one (written by another client, or before pykue refused
+    them); sent as it is, it would make the page and the API fail instead of showing it.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    fixed = LONE_SURROGATE.sub("\ufffd", text)  # a valid pair is one code point in Python
+    return value if fixed == text else json.loads(fixed)
+
+
+class BadRequest(ValueError):
+    """A requeue-job body that names no job."""
+
+
+USAGE = (
+    'send {"jobId": 3} (a job id, or the identifier given to now()), '
+    "or no body at all to requeue every failed job"
+)
+
+
+def job_reference(raw: bytes) -> int | str | None:
+    """What a requeue-job body names: a job id, an identifier, or None (no body: every
+    failed job); raises BadRequest saying what is wrong."""
+    if not raw.strip():
+        return None
+    problem = json_problem(raw)  # not JSON, too deep, NaN, lone surrogates ...
+    if problem is not None:
+        raise BadRequest(f"{problem}; {USAGE}")
+    body = json.loads(raw)
+    job_id = body.get("jobId") if isinstance(body, dict) else None
+    if isinstance(job_id, bool) or not isinstance(job_id, int | str) or job_id == "":
+        raise BadRequest(f"jobId must be a job id or an identifier; {USAGE}")
+    if isinstance(job_id, str) and job_id.isascii() and job_id.isdigit() and len(job_id) < 19:
+        return int(job_id)
+    return job_id
+
+
+REQUEUE_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["jobId"],
+                    "properties": {
+                        "jobId": {
+                            "anyOf": [{"type": "integer"}, {"type": "string", "minLength": 1}],
+                            "description": "a job id, or the identifier given to now()",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+REQUEUE_ERRORS = {
+    400: {"description": "The body names no job"},
+    404: {"description": "No job has this id or identifier"},
+    409: {"description": "The job is not failed or complete, or no job failed"},
+}
+
+
+def create_app(manager: JobManager, hosts=None, ui_folder: str | None = None) -> FastAPI:
+    """The job page and its JSON API, on ``manager``; ``ui_folder`` is served at /ui/."""
     app = FastAPI(title="Job manager", description="Task 16: jobs, their details, requeue.")
 
     @app.get("/api/job-details")
     def job_details():
-        return manager.job_details()
+        return printable(manager.job_details())
 
-    @app.post("/api/requeue-job")
+    @app.post("/api/requeue-job", responses=REQUEUE_ERRORS, openapi_extra=REQUEUE_BODY)
     async def requeue_job(request: Request):
-        # TODO: read the body (await request.body()); not JSON, not an object or no integer
-        #       jobId (a string of digits is fine) -> 422 with a clear "error" message;
-        #       run manager.requeue in a thread (asyncio.to_thread): JobNotFound -> 404,
-        #       JobBusy -> 409, else {"status": "requeued", "jobId": job_id}
+        # TODO: reference = job_reference(await request.body()) (BadRequest -> 400 with its
+        #       text as "error"); None -> manager.requeue_failed() (no id: 409 "no failed
+        #       job to requeue"; else {"message": "Job requeued successfully", "status":
+        #       "requeued", "jobIds": ids}); an identifier (str) -> manager.find() (None:
+        #       404); then manager.requeue(job_id), in a thread (asyncio.to_thread):
+        #       JobNotFound -> 404, JobBusy -> 409, else the message, status and "jobId"
         return error(501, "TODO: requeue-job")
 
     @app.get("/", response_class=HTMLResponse)
     def job_page():
-        return PAGE.format(rows="\n".join(render_row(job) for job in manager.job_details()))
+        rows = "\n".join(render_row(job) for job in printable(manager.job_details()))
+        return PAGE.format(rows=rows)
 
-    @app.exception_handler(pykue.RedisUnavailable)
-    @app.exception_handler(redis.ConnectionError)
-    async def redis_unavailable(request, exc):
-        return JSONResponse({"error": f"Redis unavailable: {exc}"}, status_code=503)
-
-    return app
+    if ui_folder:
+        app.mount("/ui", StaticFiles(directory=ui_folder, html=True), name="ui")
+    return protect(app, max_body=MAX_BODY, hosts=hosts)
 
 
 # -- the demo --------------------------------------------------------------------------------
@@ -355,18 +548,19 @@ def main() -> None:
     manager = JobManager(config["redis_url"], config["retries"], config["concurrency"], report=say)
     manager.define("send_email", send_email)
     manager.define("resize_image", resize_image)
-    # TODO: manager.now(...) each demo job; print "Job N created for identifier X" or
+    # TODO: manager.now(...) each demo job; say "Job N created for identifier X" or
     #       "Job N already exists for identifier X" (Redis unreachable: message, exit 1)
-    print(f"Job page: http://{config['host']}:{config['port']}/")
-    manager.start()
-    # uvicorn re-raises the signal that stopped it; as KeyboardInterrupt it ends quietly.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    app = create_app(manager, allowed_hosts(config["host"]), config["ui_folder"])
+
+    def listening(url: str) -> None:  # the port is bound: the page can be reached
+        say(f"Job page: {url}/")
+        manager.start()
+
     try:
-        uvicorn.run(create_app(manager), host=config["host"], port=config["port"], access_log=False)
-    except KeyboardInterrupt:
-        pass
+        serve(
+            app, on_listening=listening, host=config["host"], port=config["port"], access_log=False
+        )
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         manager.shutdown()
 
 

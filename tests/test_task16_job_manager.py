@@ -387,10 +387,9 @@ def test_job_details_api(target, demo):
 
 BAD_BODIES = [
     "not json",
-    "",
     "[2]",
     "{}",
-    '{"jobId": "two"}',
+    '{"jobId": ""}',
     '{"jobId": true}',
     '{"jobId": 1.5}',
     '{"jobId": null}',
@@ -404,14 +403,16 @@ def test_requeue_api_refuses_bad_requests_clearly(target, demo, module, managers
     wait_demo_finished(server)
     for body in BAD_BODIES:
         reply = post_requeue(server, body)
-        assert reply.status_code == 422 and "error" in _json(reply), (
+        assert reply.status_code == 400 and "error" in _json(reply), (
             f"{LABEL}: POST /api/requeue-job with body {body!r} answered "
-            f'{reply.status_code} {reply.text[:200]}; expected 422 with an "error" message'
+            f'{reply.status_code} {reply.text[:200]}; expected 400 with an "error" message'
         )
-    reply = post_requeue(server, '{"jobId": 999}')
-    assert reply.status_code == 404 and "error" in _json(reply), (
-        f"{LABEL}: requeue of unknown job 999 answered {reply.status_code} {reply.text[:200]}"
-    )
+    for body in ('{"jobId": 999}', '{"jobId": "no-such-identifier"}'):
+        reply = post_requeue(server, body)
+        assert reply.status_code == 404 and "error" in _json(reply), (
+            f"{LABEL}: requeue-job {body} (no such job) answered {reply.status_code} "
+            f"{reply.text[:200]}; expected 404"
+        )
     waiting = managers(url=url).now({}, "not_defined", "waiting-forever").job_id
     reply = post_requeue(server, json.dumps({"jobId": waiting}))
     assert reply.status_code == 409 and "error" in _json(reply), (
@@ -468,6 +469,7 @@ def test_requeue_api_runs_the_job_again(target, servers):
     for body, job_id in (('{"jobId": 2}', 2), ('{"jobId": "1"}', 1)):
         reply = post_requeue(server, body)
         assert reply.status_code == 200 and reply.json() == {
+            "message": "Job requeued successfully",
             "status": "requeued",
             "jobId": job_id,
         }, f"{LABEL}: POST /api/requeue-job {body} answered {reply.status_code} {reply.text}"

@@ -1,5 +1,5 @@
 """pykue's dashboard in a real browser: counts, a failed job's detail, Restart, complete;
-a page of another site cannot change anything (see browser.py for the browser)."""
+a page of another site cannot change anything (see harness/browser.py for the browser)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import threading
 from contextlib import contextmanager
 
 import pytest
-from browser import chromium
 from conftest import wait_until
 from dashboard_server import serving
+
+from harness.browser import chromium
 
 SCREENSHOT = os.environ.get("PYKUE_DASHBOARD_SCREENSHOT")  # a path: save one (development)
 

@@ -16,11 +16,11 @@ import threading
 from contextlib import ExitStack, contextmanager
 
 import pytest
-from browser import chromium
 from conftest import wait_until
 from dashboard_server import serving
 from kue_original import render_ui, run_jsonapi, serve_kue_ui
 
+from harness.browser import chromium
 from harness.webserver import start_redis
 from pykue.check import check
 from pykue.web import create_app

@@ -11,35 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import chromium
 from conftest import wait_until
 from dashboard_server import serving
 
+from harness.browser import OVERFLOWING, WRAPPED_TIMES, chromium
+
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "run" / "screenshots"
-
-# Boxes of visible elements that reach past the viewport (inside a scrolling box: fine).
-OVERFLOWING = """() => {
-  const width = document.documentElement.clientWidth;
-  const scrolls = (el) => {
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const style = getComputedStyle(p);
-      if (style.overflowX === "auto" || style.overflowX === "scroll") return true;
-    }
-    return false;
-  };
-  return Array.from(document.querySelectorAll("body *"))
-    .filter((el) => el.getClientRects().length && !scrolls(el))
-    .filter((el) => el.getBoundingClientRect().right > width + 0.5)
-    .map((el) => el.tagName + "#" + el.id + "." + el.className + " right=" +
-                 el.getBoundingClientRect().right);
-}"""
-# Timestamps whose text takes more than one line box.
-WRAPPED_TIMES = """() => Array.from(document.querySelectorAll(".time"))
-  .filter((el) => el.textContent.trim())
-  .filter((el) => { const r = document.createRange(); r.selectNodeContents(el);
-                    return r.getClientRects().length > 1; })
-  .map((el) => el.id + ": " + el.textContent)"""
 
 
 @pytest.fixture
