@@ -181,8 +181,8 @@ def load_equivalents(path: Path = EQUIVALENTS) -> list[dict]:
 def is_equivalent(mutant: Mutant, equivalents: list[dict]) -> dict | None:
     for entry in equivalents:
         if (
-            entry["task"] == mutant.task
-            and entry["file"] == mutant.file
+            entry.get("task", mutant.task) == mutant.task
+            and entry.get("file", mutant.file) == mutant.file
             and entry["before"] == mutant.before
             and entry["after"] == mutant.after
         ):
