@@ -17,7 +17,7 @@ STATUS = {True: "OK"}
 
 def set_new_school(school_name, value):
     reply = store.set(school_name, value)
-    sys.stdout.write("Reply: %s\n" % STATUS.get(reply, reply))
+    sys.stdout.write(f"Reply: {STATUS.get(reply, reply)}\n")
 
 
 def display_school_value(school_name):
@@ -29,7 +29,7 @@ if __name__ == "__main__":
     try:
         store.ping()
     except RedisConnectionError as exc:
-        sys.stdout.write("Redis client not connected to the server: %s\n" % exc)
+        sys.stdout.write(f"Redis client not connected to the server: {exc}\n")
         raise SystemExit(1) from None
     sys.stdout.write("Redis client connected to the server\n")
     display_school_value("Holberton")

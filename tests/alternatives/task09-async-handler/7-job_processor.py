@@ -18,9 +18,9 @@ blacklisted_numbers = ["4153518780", "4153518781"]
 def send_notification(phone_number, message, job):
     job.progress(0, 100)
     if phone_number in blacklisted_numbers:
-        return Exception("Phone number %s is blacklisted" % phone_number)
+        return Exception(f"Phone number {phone_number} is blacklisted")
     job.progress(50, 100)
-    line = "Sending notification to %s, with message: %s\n" % (phone_number, message)
+    line = f"Sending notification to {phone_number}, with message: {message}\n"
     os.write(sys.stdout.fileno(), line.encode())
     return None
 
@@ -35,7 +35,7 @@ def main():
     try:
         redis.Redis.from_url(url).ping()
     except redis.exceptions.ConnectionError as exc:
-        sys.stdout.write("Redis client not connected to the server: %s\n" % exc)
+        sys.stdout.write(f"Redis client not connected to the server: {exc}\n")
         return 1
     queue = pykue.create_queue(url)
     queue.process("push_notification_code_2", handler, concurrency=2)

@@ -46,16 +46,16 @@ def shown(product):
 
 
 def reserve_stock_by_id(item_id, stock):
-    db.set("item.%s" % item_id, stock)
+    db.set(f"item.{item_id}", stock)
 
 
 def get_current_reserved_stock_by_id(item_id):
-    value = db.get("item.%s" % item_id)
+    value = db.get(f"item.{item_id}")
     return int(value) if value is not None else 0
 
 
 def reserve_one_by_id(item_id, stock):
-    key = "item.%s" % item_id
+    key = f"item.{item_id}"
     if db.incr(key) <= stock:
         return True
     db.decr(key)

@@ -9,10 +9,10 @@ import sys
 import threading
 
 import redis
+from fastapi import FastAPI
 
 import pykue
 from pykue.web.guard import protect, serve
-from fastapi import FastAPI
 
 
 class Sale:
