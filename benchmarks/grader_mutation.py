@@ -182,6 +182,7 @@ def is_equivalent(mutant: Mutant, equivalents: list[dict]) -> dict | None:
     for entry in equivalents:
         if (
             entry.get("task", mutant.task) == mutant.task
+            and mutant.task in entry.get("tasks", [mutant.task])
             and entry.get("file", mutant.file) == mutant.file
             and entry["before"] == mutant.before
             and entry["after"] == mutant.after
