@@ -107,7 +107,7 @@ class TaskResult:
     @property
     def score(self) -> float | None:
         scored = self.made - self.counts["equivalent"] - self.counts["error"]
-        if scored <= 0:
+        if scored <= 0 or self.note:
             return None
         return (self.counts["killed"] + self.counts["timeout"]) / scored
 
@@ -364,6 +364,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Started in the background by a shell, this process may inherit SIGINT ignored, and
+    # so would every graded script: the graders' Ctrl+C checks would then fail. A handler
+    # here is reset to the default in each child.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     equivalents = load_equivalents()
     numbers = args.task or DEFAULT_TASKS
     started = time.monotonic()
