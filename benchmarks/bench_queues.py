@@ -109,12 +109,14 @@ NEEDS = {
     "dramatiq": ["dramatiq"],
     "kue": [],
 }
-DEFAULT_CONCURRENCY = {"pykue": (1, 2, 4), "bullmq": (1, 2), "kue": (1, 2)}
+# Dramatiq's own default is 8 threads (it prefetches 2 per thread and sleeps while full).
+DEFAULT_CONCURRENCY = {"pykue": (1, 2, 4), "bullmq": (1, 2), "kue": (1, 2), "dramatiq": (1, 8)}
 MAX_CONCURRENCY = {"rq": 1}
 # The peers use commands fakeredis's TCP server lacks or differs on (INFO, CLIENT ...).
 FAKE_OK = ("raw", "pykue", "pykue-events")
 LIVE_SETTLE_S = 0.3  # a live worker starts this long before it reports "ready"
 READY_TIMEOUT_S = 60
+WARM_UP_JOBS = 50
 
 
 # --- the line protocol between processes ------------------------------------------------
@@ -266,8 +268,8 @@ def redis_info(url: str) -> dict:
     try:
         info = client.info("memory")
         info.update(client.info("cpu"))
-        return {
-            "memory": int(info["used_memory"]),
+        return {  # without the Lua script cache: it is per server (FLUSHALL keeps it)
+            "memory": int(info["used_memory"]) - int(info.get("used_memory_scripts", 0)),
             "cpu": float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
         }
     except (redis.RedisError, KeyError, ValueError):
@@ -372,12 +374,26 @@ def prepare_kue() -> str | None:
 
 
 def skip_reason(system: str, server_kind: str | None) -> str | None:
-    missing = [name for name in NEEDS[system] if importlib.util.find_spec(name) is None]
-    if missing:
-        return f"{', '.join(missing)} not installed (pip install -r requirements-bench.txt)"
+    """Why ``system`` cannot run: packages first (server_kind None), then the server."""
+    if server_kind is None:
+        missing = [name for name in NEEDS[system] if importlib.util.find_spec(name) is None]
+        if missing:
+            return f"{', '.join(missing)} not installed (pip install -r requirements-bench.txt)"
+        return None
     if server_kind == "fake" and system not in FAKE_OK:
         return "it does not run on fakeredis"
-    return None
+    return prepare_kue() if system == "kue" else None
+
+
+def keep_runnable(chosen: list[str], server_kind: str | None) -> list[str]:
+    runnable = []
+    for system in chosen:
+        reason = skip_reason(system, server_kind)
+        if reason:
+            print(f"-- skipping {system}: {reason}", flush=True)
+        else:
+            runnable.append(system)
+    return runnable
 
 
 def describe_client() -> str:
@@ -422,7 +438,12 @@ def run_child(mode: str, system: str, concurrency: int, args: argparse.Namespace
     cmd += ["--timeout", str(timeout)]
     try:
         done = subprocess.run(
-            cmd, env=python_env(), capture_output=True, text=True, timeout=timeout + 30, cwd=REPO_ROOT
+            cmd,
+            env=python_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            cwd=REPO_ROOT,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
@@ -431,6 +452,16 @@ def run_child(mode: str, system: str, concurrency: int, args: argparse.Namespace
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"exit {done.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def warm_up(plan: list, args: argparse.Namespace, url: str) -> None:
+    """One small untimed run per system first: imports come from a warm disk cache, and
+    the Redis holds each system's Lua scripts before the memory of any row is measured."""
+    small = argparse.Namespace(**{**vars(args), "jobs": min(args.jobs, WARM_UP_JOBS)})
+    for system in dict(plan):
+        result = run_child("live", system, 1, small, url)
+        if "error" in result:
+            print(f"  warm-up {system}: ERROR {result['error']}", flush=True)
 
 
 def fmt_rate(value: float) -> str:
@@ -461,7 +492,10 @@ def print_header(args: argparse.Namespace, server, modes: list[str]) -> None:
         else "FAKEREDIS (not a real Redis: these numbers mean little)"
     )
     print(f"- {where} on port {server.port}; {os.cpu_count()} CPUs; {platform.platform()}")
-    print(f"- modes: {', '.join(modes)} (see the docstring: python benchmarks/bench_queues.py -h)")
+    print(
+        f"- modes: {', '.join(modes)}; × raw loop = median over the rounds of (jobs/s ÷ the raw\n"
+        "  loop's jobs/s in the same mode and round); see python benchmarks/bench_queues.py -h"
+    )
     print(flush=True)
 
 
@@ -481,23 +515,20 @@ def main_run(args: argparse.Namespace) -> int:
     chosen = parse_list(args.only, SYSTEMS)
     modes = parse_list(args.mode, MODES)
     wanted = parse_list(args.concurrency_list, range(1, 65), int) if args.concurrency_list else None
+    installed = keep_runnable(chosen, None)
+    if not installed:
+        print("nothing to run", flush=True)
+        return 1
     server = start_redis(args.server)
     results: dict[tuple[str, str, int], list[dict]] = {}
     try:
-        runnable = []
-        for system in chosen:
-            reason = skip_reason(system, server.kind)
-            if reason is None and system == "kue":
-                reason = prepare_kue()
-            if reason:
-                print(f"-- skipping {system}: {reason}", flush=True)
-            else:
-                runnable.append(system)
+        runnable = keep_runnable(installed, server.kind)
         if not runnable:
             print("nothing to run", flush=True)
             return 1
         print_header(args, server, modes)
         plan = [(s, c) for s in runnable for c in concurrencies_for(s, wanted)]
+        warm_up(plan, args, server.url)
         for rnd in range(args.rounds):
             for mode in modes:
                 for system, conc in plan:

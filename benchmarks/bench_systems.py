@@ -137,6 +137,7 @@ class AsyncProducer(Producer):
 # --- raw redis-py: LPUSH one item per job, BRPOP it, no bookkeeping at all ---------------
 
 RAW_KEY = "bench:raw"
+RAW_STOP = b"__stop__"
 
 
 class RawProducer(Producer):
@@ -167,19 +168,29 @@ def raw_worker(ctx) -> None:
     for client in clients:
         client.ping()
 
+    threads = []
+
     def consume(client) -> None:
         while True:
             _, item = client.brpop(RAW_KEY, timeout=0)
+            if item == RAW_STOP:
+                return
             noop(json.loads(item))
             done.tick()
 
     def start() -> None:
         for client in clients:
-            threading.Thread(target=consume, args=(client,), daemon=True).start()
+            threads.append(threading.Thread(target=consume, args=(client,), daemon=True))
+            threads[-1].start()
 
     ctx.begin(start)
     done.event.wait()
     ctx.finished()
+    # Wake the consumers' BRPOPs: a read left blocked (fakeredis does not notice its
+    # client has gone) would take the next run's first item.
+    clients[0].lpush(RAW_KEY, *[RAW_STOP] * len(clients))
+    for thread in threads:
+        thread.join(5)
 
 
 # --- pykue (public API only) --------------------------------------------------------------
@@ -302,7 +313,10 @@ class BullmqProducer(AsyncProducer):
     async def bulk_async(self, jobs: int) -> None:
         for start in range(0, jobs, BATCH):
             await self.queue.addBulk(
-                [{"name": JOB_TYPE, "data": payload(i)} for i in range(start, min(start + BATCH, jobs))]
+                [
+                    {"name": JOB_TYPE, "data": payload(i)}
+                    for i in range(start, min(start + BATCH, jobs))
+                ]
             )
 
     async def close_async(self) -> None:
@@ -508,7 +522,7 @@ def dramatiq_worker(ctx) -> None:
     broker, _actor = dramatiq_actor(ctx.url, [AckCounter()])
     broker.client.ping()
     # worker_timeout: how long an idle consumer sleeps between polls (default 1000 ms).
-    worker = Worker(broker, worker_threads=ctx.concurrency, worker_timeout=100)
+    worker = Worker(broker, worker_threads=ctx.concurrency, worker_timeout=10)
     ctx.begin(worker.start)
     done.event.wait()
     ctx.finished()
@@ -574,8 +588,15 @@ async function work() {
     cpu0 = process.cpuUsage();
     queue.process('noop', conc, (job, done) => { done(); if (++handled === jobs) reached(); });
   };
-  if (live === 'live') { start(); await new Promise((ok) => setTimeout(ok, 300)); say({ready: true}); }
-  else { say({ready: true}); await nextLine(); start(); }
+  if (live === 'live') {
+    start();
+    await new Promise((ok) => setTimeout(ok, 300));
+    say({ready: true});
+  } else {
+    say({ready: true});
+    await nextLine();
+    start();
+  }
   await all;
   while ((await completed()) < jobs) await new Promise((ok) => setTimeout(ok, 1));
   const cpu = process.cpuUsage(cpu0);
@@ -584,7 +605,10 @@ async function work() {
   close();
 }
 
-(role === 'produce' ? produce() : work()).catch((e) => { console.error(String(e)); process.exit(1); });
+(role === 'produce' ? produce() : work()).catch((e) => {
+  console.error(String(e));
+  process.exit(1);
+});
 """
 
 
