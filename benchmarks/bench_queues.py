@@ -528,7 +528,8 @@ def main_run(args: argparse.Namespace) -> int:
             return 1
         print_header(args, server, modes)
         plan = [(s, c) for s in runnable for c in concurrencies_for(s, wanted)]
-        warm_up(plan, args, server.url)
+        if args.warm_up:
+            warm_up(plan, args, server.url)
         for rnd in range(args.rounds):
             for mode in modes:
                 for system, conc in plan:
@@ -625,27 +626,35 @@ def print_table(mode: str, results: dict, plan: list, jobs: int) -> None:
     print(flush=True)
 
 
+def ratio_cell(stats: dict | None) -> str:
+    """ "0.35 (0.30–0.41)": the median same-round ratio and its min–max over the rounds."""
+    if stats is None:
+        return "failed"
+    span = stats["ratio_range"]
+    return fmt(stats["ratio"], ".2f") + ("" if span is None else f" ({span[0]:.2f}–{span[1]:.2f})")
+
+
 def print_summary(modes: list[str], results: dict, plan: list, jobs: int) -> None:
-    """One line per row: the same-round ratio to the raw loop in each mode."""
-    print("## summary — median same-round ratio to the raw loop (min–max)")
+    """One line per row and every mode: jobs/s and the same-round ratio to the raw loop;
+    then the save() loop against raw LPUSH, worker CPU and memory (e2e, else first mode)."""
+    print("## summary — medians; × raw = same-round ratio to the raw loop (min–max)")
     print()
-    extra = ["save() loop × raw LPUSH"] if "e2e" in modes else []
-    print("| system | c | " + " | ".join([*modes, *extra]) + " |")
-    print("|---|---:|" + "---:|" * (len(modes) + len(extra)))
+    base = "e2e" if "e2e" in modes else modes[0]
+    head = [f"{mode} jobs/s | {mode} × raw" for mode in modes]
+    head += [f"enqueue × raw ({base})", f"worker CPU µs/job ({base})", f"Redis B/kept job ({base})"]
+    print("| system | c | " + " | ".join(head) + " |")
+    print("|---|---:|" + "---:|" * (2 * len(modes) + 3))
     for system, conc in plan:
         cells = []
         for mode in modes:
             stats = row_stats(mode, system, conc, results, jobs)
-            span = stats and stats["ratio_range"]
-            cells.append(
-                "failed"
-                if stats is None
-                else f"{fmt(stats['ratio'], '.2f')}"
-                + ("" if not span else f" ({span[0]:.2f}–{span[1]:.2f})")
-            )
-        if extra:
-            stats = row_stats("e2e", system, conc, results, jobs)
-            cells.append("failed" if stats is None else fmt(stats["enqueue_ratio"], ".2f"))
+            cells += ["–" if stats is None else fmt_rate(stats["rate"]), ratio_cell(stats)]
+        stats = row_stats(base, system, conc, results, jobs) or {}
+        cells += [
+            fmt(stats.get("enqueue_ratio"), ".2f"),
+            fmt(stats.get("cpu_us"), ".0f"),
+            fmt(stats.get("bytes"), ".0f"),
+        ]
         print(f"| {LABELS[system]} | {conc} | " + " | ".join(cells) + " |")
     print(flush=True)
 
@@ -680,6 +689,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=None,
         help="seconds allowed per measurement (default 120 + jobs/10)",
+    )
+    parser.add_argument(
+        "--warm-up",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"one untimed {WARM_UP_JOBS}-job run per system first (default: on)",
     )
     # Internal: one measurement (--child) or its worker (--worker) in a child process.
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
