@@ -1,44 +1,65 @@
-"""Job-queue throughput: pykue next to a raw redis-py loop, RQ and BullMQ-Python, in one run.
+"""Job-queue throughput: pykue next to a raw redis-py loop, its Python peers and Kue, in one run.
 
 Usage (from the repository root, in the venv)::
 
-    pip install -r requirements-bench.txt      # RQ and BullMQ rows; pykue/raw need nothing more
-    python benchmarks/bench_queues.py           # N=5000 jobs, concurrency 1 and 2, 5 rounds
-    python benchmarks/bench_queues.py --jobs 200 --rounds 1 --only raw,pykue
+    pip install -r requirements-bench.txt      # the peer rows; raw/pykue need nothing more
+    python benchmarks/bench_queues.py           # N=3000 jobs, modes drain,e2e,live, 3 rounds
+    python benchmarks/bench_queues.py --jobs 300 --rounds 1 --only raw,pykue --mode e2e
 
-What is measured, for every system alike:
+Every measurement: the Redis (our own redis-server on a free port) is flushed; a fresh
+measurement process starts the worker in a process of its OWN (Python, or Node for Kue)
+and waits until it has connected (not timed); the measurement process is the producer.
+Three modes, for every system alike:
 
-1. The queue is empty and the Redis is flushed. N no-op jobs are enqueued with the
-   system's bulk (pipelined) producer call; that time gives the *enqueue* rate.
-2. Then the clock restarts and worker(s) are started with a handler that does nothing.
-   The clock stops when the N-th job is *finished in Redis*. N / that time is the
-   *processing* rate, the jobs/s of the table. Enqueueing is not in it.
+  drain  the producer enqueues N no-op jobs with the system's bulk (pipelined) call, then
+         tells the worker to start; time = start -> N-th job finished in Redis.
+         Processing only: enqueueing is not in it.
+  e2e    the producer saves N jobs ONE AT A TIME (raw: one LPUSH per job; each call waits
+         for its reply), then tells the worker to start; time = first save -> N-th job
+         finished in Redis. The save loop alone (with an idle worker) gives the enqueue rate.
+  live   the worker is already running (waiting for jobs) when the producer saves N jobs
+         one at a time; time = first save -> N-th job finished in Redis.
 
-Also shown: CPU time per job of the worker process and of redis-server while processing
-(robust on a busy machine, unlike jobs/s), the enqueue rate, and end-to-end jobs/s =
-N / (enqueue + processing).
+"Finished in Redis" is reported by the worker with its time.monotonic() (CLOCK_MONOTONIC,
+the same clock in every process on Linux, and in Node's process.hrtime): the moment a
+completion count in Redis reaches N, or the library's own after-completion hook fires
+for the N-th time (arq, SAQ, Huey, Dramatiq, BullMQ). Also measured per job: worker CPU
+(user+sys of the worker process while it runs), redis-server CPU, and Redis memory per
+kept job (``INFO memory`` used_memory after N finished jobs minus before the first save,
+/ N: what a system keeps of a finished job by default).
 
-Every measurement runs in a fresh child process (same interpreter, same Redis, flushed
-in between), and rounds are interleaved across systems, so that noise from a busy
-machine is spread over all rows. Compare ratios within one run, not numbers across runs.
+Rounds are interleaved (round 1 of every mode and system, then round 2 ...), and every
+ratio is taken WITHIN a round (rate / raw loop's rate in the same mode and round), then
+the median and min-max over the rounds are printed: on a shared machine compare these
+ratios, not jobs/s across runs.
 
 Rows:
-  raw     producer LPUSHes N items; consumer thread(s) BRPOP until N are taken: one round
-          trip per job and no bookkeeping at all. The practical ceiling.
-  pykue   queue.create_bulk() on a producer queue object (shut down before the clock
-          starts, as RQ's and BullMQ's producers do not listen for events), then
-          queue.process(type, handler, concurrency=C) with a plain ``(job)`` handler on
-          another; done when queue.count("complete") reaches N (polled every 5 ms).
-  pykue-events  Kue's usage: the same queue object creates the jobs, runs them and
-          waits for their events (wait_for_jobs); done when every "complete" event
-          has reached the creator.
-  rq      Queue.enqueue_many(), then SimpleWorker.work(burst=True) (no fork per job). RQ
-          has no in-process concurrency: concurrency 2 is two SimpleWorkers in two threads
-          (without the per-job SIGALRM timeout, which only works in the main thread).
-  bullmq  Queue.addBulk(), then Worker(concurrency=C); done at the N-th "completed" event.
+  raw           redis-py, one LPUSH per job; thread(s) BRPOP and json-decode: one round
+                trip per job, no bookkeeping at all. The practical ceiling.
+  pykue         job.save() one at a time (create_bulk in drain) from a producer queue object
+                that is shut down after its saves; queue.process(type, handler, concurrency=C)
+                in the worker; finished when queue.count("complete") reaches N.
+  pykue-events  Kue's and the course's usage: the producer is the creator and waits for
+                all its jobs' "complete" events (wait_for_jobs); time ends when it has them.
+  rq            RQ SimpleWorker (no fork per job), work(max_jobs=N); RQ has no in-process
+                concurrency, so only c=1.
+  bullmq        BullMQ-Python 2.15 (the newest that accepts redis-py 5.x) Worker(concurrency=C);
+                finished at the N-th "completed" event.
+  arq           arq Worker(max_jobs=C, poll_delay=1 ms: the default 0.5 s sleep between polls
+                would cap it at C jobs per 0.5 s); finished at the N-th after_job_end hook.
+  saq           SAQ Worker(concurrency=C); finished at the N-th after_process hook.
+  huey          Huey RedisHuey, thread consumer (workers=C); the N-th SIGNAL_COMPLETE.
+  dramatiq      Dramatiq RedisBroker Worker(worker_threads=C, worker_timeout=100 ms: the
+                idle poll); finished at the N-th after_ack (the message left Redis).
+  kue           Kue 0.11.6 itself on Node.js, installed by ``npm install kue@0.11.6`` into
+                run/kue-0.11.6/ at benchmark time (skipped, with the reason, when node or
+                npm is missing or the install fails). Its drain "bulk" fires all saves at once.
 
-Concurrency is always within ONE worker process (threads or asyncio tasks, as the
-library does it), never extra processes.
+All four Python peers tried install beside the pinned redis-py 5.2.1 without changing it
+(``pip install --dry-run``), so all four are kept and pinned in requirements-bench.txt.
+Concurrency is always within ONE worker process (threads or asyncio tasks, as the library
+does it), never extra processes. Systems without a bulk enqueue call (arq, SAQ, Huey,
+Dramatiq) enqueue one at a time in drain mode too; drain measures processing only.
 """
 
 from __future__ import annotations
@@ -46,10 +67,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import itertools
 import json
 import os
 import platform
+import queue as queue_module
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,14 +79,22 @@ import threading
 import time
 from pathlib import Path
 
+import bench_systems as systems
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("raw", "pykue", "pykue-events", "rq", "bullmq")
+SYSTEMS = ("raw", "pykue", "pykue-events", "rq", "bullmq", "arq", "saq", "huey", "dramatiq", "kue")
+MODES = ("drain", "e2e", "live")
 LABELS = {
     "raw": "raw redis-py LPUSH/BRPOP loop",
     "pykue": "pykue",
     "pykue-events": "pykue, creator hears events",
-    "rq": "RQ SimpleWorker (burst)",
+    "rq": "RQ SimpleWorker",
     "bullmq": "BullMQ-Python",
+    "arq": "arq",
+    "saq": "SAQ",
+    "huey": "Huey",
+    "dramatiq": "Dramatiq",
+    "kue": f"Kue {systems.KUE_VERSION} (Node)",
 }
 # What each row needs importable; missing ones are skipped with a message.
 NEEDS = {
@@ -73,275 +103,226 @@ NEEDS = {
     "pykue-events": ["pykue"],
     "rq": ["rq"],
     "bullmq": ["bullmq"],
+    "arq": ["arq"],
+    "saq": ["saq"],
+    "huey": ["huey"],
+    "dramatiq": ["dramatiq"],
+    "kue": [],
 }
-# RQ and BullMQ use commands fakeredis's TCP server lacks (INFO, CLIENT SETNAME ...).
-REAL_REDIS_ONLY = ("rq", "bullmq")
-JOB_TYPE = "noop"
-BATCH = 1000  # jobs per pipelined enqueue call
+# Dramatiq's own default is 8 threads (it prefetches 2 per thread and sleeps while full).
+DEFAULT_CONCURRENCY = {"pykue": (1, 2, 4), "bullmq": (1, 2), "kue": (1, 2), "dramatiq": (1, 8)}
+MAX_CONCURRENCY = {"rq": 1}
+# The peers use commands fakeredis's TCP server lacks or differs on (INFO, CLIENT ...).
+FAKE_OK = ("raw", "pykue", "pykue-events")
+LIVE_SETTLE_S = 0.3  # a live worker starts this long before it reports "ready"
+READY_TIMEOUT_S = 60
+WARM_UP_JOBS = 50
 
 
-class Phase:
-    """Wall-clock and CPU time between start() and the first stop().
-
-    CPU is the whole worker process (all its threads), and, when ``server_cpu`` is given
-    (a function returning Redis's ``used_cpu_user + used_cpu_sys``), Redis's CPU too:
-    both are far less sensitive than wall-clock time to other load on the machine.
-    """
-
-    wall_s: float | None = None
-    cpu_s: float | None = None
-    server_cpu_s: float | None = None
-
-    def __init__(self, server_cpu=None) -> None:
-        self._server_cpu = server_cpu
-
-    def start(self) -> None:
-        self._server = self._server_cpu() if self._server_cpu else None
-        self._wall, self._cpu = time.perf_counter(), time.process_time()
-
-    def stop(self) -> None:
-        if self.wall_s is None:
-            self.wall_s = time.perf_counter() - self._wall
-            self.cpu_s = time.process_time() - self._cpu
-            if self._server is not None:
-                self.server_cpu_s = self._server_cpu() - self._server
+# --- the line protocol between processes ------------------------------------------------
+# A peer process prints "BENCH <json>" lines (other output is ignored) and reads plain
+# lines: "go" (start now) and "stop" (shut down and exit).
 
 
-def noop(*_args, **_kwargs) -> None:
-    """The job every system runs: nothing."""
+def say(**fields) -> None:
+    print("BENCH " + json.dumps(fields), flush=True)
 
 
-def payload(i: int) -> dict:
-    return {"n": i}
+class Peer:
+    """A process speaking the line protocol; its lines are read by a thread."""
 
-
-# --- one measurement (runs in a child process) -------------------------------------------
-
-
-def measure_raw(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
-    import redis
-
-    key = "bench:raw"
-    producer = redis.Redis.from_url(url)
-    enq.start()
-    for start in range(0, jobs, BATCH):
-        pipe = producer.pipeline(transaction=False)
-        for i in range(start, min(start + BATCH, jobs)):
-            pipe.lpush(key, json.dumps(payload(i)))
-        pipe.execute()
-    enq.stop()
-
-    stop = b"__stop__"
-    taken = itertools.count(1)  # next() on it is atomic under the GIL
-    clients = [redis.Redis.from_url(url) for _ in range(concurrency)]
-    for client in clients:
-        client.ping()  # connect before the clock starts, like the other rows
-
-    def consume(client) -> None:
-        while True:
-            _, item = client.brpop(key, timeout=0)
-            if item == stop:
-                return
-            noop(json.loads(item))
-            if next(taken) == jobs:
-                run.stop()
-                client.lpush(key, *[stop] * concurrency)
-
-    run.start()
-    threads = [threading.Thread(target=consume, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
-def measure_pykue(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
-    import pykue
-
-    # The producer is a queue object of its own, shut down before the workers start: a
-    # pykue creator listens for its jobs' events, which the RQ and BullMQ producers do
-    # not do (row "pykue-events" measures that case).
-    producer = pykue.create_queue(redis_url=url, prefix="bench")
-    datas = [payload(i) for i in range(jobs)]
-    enq.start()
-    producer.create_bulk(JOB_TYPE, datas)
-    enq.stop()
-    producer.shutdown(timeout=5)
-
-    def handler(job):
-        return None
-
-    queue = pykue.create_queue(redis_url=url, prefix="bench")
-    queue.count("complete")  # connect before the clock starts
-    run.start()
-    queue.process(JOB_TYPE, handler, concurrency=concurrency)
-    # Poll the count of complete jobs in Redis: about 200 cheap round trips a second,
-    # against thousands for the worker; 5 ms resolution on a run of a second or more.
-    while queue.count("complete") < jobs:
-        time.sleep(0.005)
-    run.stop()
-    queue.shutdown(timeout=5)
-
-
-def measure_pykue_events(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
-    import pykue
-
-    # Kue's use: one queue object creates the jobs, hears their events (pub/sub) and waits
-    # for them (wait_for_jobs), while its workers run them in the same process.
-    queue = pykue.create_queue(redis_url=url, prefix="bench")
-    datas = [payload(i) for i in range(jobs)]
-    enq.start()
-    queue.create_bulk(JOB_TYPE, datas)
-    enq.stop()
-
-    def handler(job):
-        return None
-
-    run.start()
-    queue.process(JOB_TYPE, handler, concurrency=concurrency)
-    if not queue.wait_for_jobs(timeout=3600):  # every job this queue object saved
-        raise RuntimeError("wait_for_jobs returned False")
-    run.stop()
-    queue.shutdown(timeout=5)
-
-
-def measure_rq(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
-    import redis
-    from rq import Queue, SimpleWorker
-    from rq.timeouts import BaseDeathPenalty
-
-    class NoTimeout(BaseDeathPenalty):
-        """No per-job timeout: RQ's default one uses SIGALRM, which only the main thread has."""
-
-        def setup_death_penalty(self) -> None:
-            pass
-
-        def cancel_death_penalty(self) -> None:
-            pass
-
-    class ThreadWorker(SimpleWorker):
-        """A SimpleWorker that can run in a thread (signals belong to the main thread)."""
-
-        death_penalty_class = NoTimeout
-
-        def _install_signal_handlers(self) -> None:
-            pass
-
-    connection = redis.Redis.from_url(url)
-    queue = Queue("bench", connection=connection)
-    enq.start()
-    for start in range(0, jobs, BATCH):
-        queue.enqueue_many(
-            [
-                Queue.prepare_data(noop, args=(payload(i),))
-                for i in range(start, min(start + BATCH, jobs))
-            ]
+    def __init__(self, cmd: list[str], cwd: Path, env: dict | None = None) -> None:
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-    enq.stop()
+        self.lines: queue_module.Queue = queue_module.Queue()
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, args=(self.proc.stdout, True), daemon=True).start()
+        threading.Thread(target=self._read, args=(self.proc.stderr, False), daemon=True).start()
 
-    # Concurrency 1: RQ's own SimpleWorker as shipped, in the main thread.
-    worker_class = SimpleWorker if concurrency == 1 else ThreadWorker
-    workers = [
-        worker_class([queue], connection=redis.Redis.from_url(url), name=f"bench-{i}")
-        for i in range(concurrency)
-    ]
-    run.start()
-    if concurrency == 1:
-        workers[0].work(burst=True, logging_level="WARNING")
-    else:
-        threads = [
-            threading.Thread(target=w.work, kwargs={"burst": True, "logging_level": "WARNING"})
-            for w in workers
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    run.stop()
-    done = queue.finished_job_registry.count
-    if done != jobs:
-        raise RuntimeError(f"RQ finished {done} jobs, expected {jobs}")
+    def _read(self, stream, protocol: bool) -> None:
+        for line in stream:
+            if not protocol:
+                self.errors.append(line.rstrip())
+            elif line.startswith("BENCH "):
+                self.lines.put(json.loads(line[6:]))
+        if protocol:
+            self.lines.put(None)  # end of output
 
+    def expect(self, key: str, timeout: float = READY_TIMEOUT_S) -> dict:
+        """The next message; it must contain ``key``."""
+        try:
+            message = self.lines.get(timeout=timeout)
+        except queue_module.Empty:
+            raise RuntimeError(f"no {key!r} from {self.name()} in {timeout:.0f} s") from None
+        if message is None or key not in message:
+            time.sleep(0.2)  # let the stderr reader catch the last words
+            tail = self.errors[-1] if self.errors else f"exit {self.proc.poll()}"
+            raise RuntimeError(f"{self.name()} did not report {key!r}: {tail}")
+        return message
 
-def measure_bullmq(url: str, jobs: int, concurrency: int, enq: Phase, run: Phase) -> None:
-    from bullmq import Queue, Worker
+    def send(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
 
-    async def main() -> None:
-        queue = Queue("bench", {"connection": url})
-        enq.start()
-        for start in range(0, jobs, BATCH):
-            await queue.addBulk(
-                [
-                    {"name": JOB_TYPE, "data": payload(i)}
-                    for i in range(start, min(start + BATCH, jobs))
-                ]
-            )
-        enq.stop()
+    def name(self) -> str:
+        return Path(self.proc.args[1]).name + " " + " ".join(self.proc.args[2:4])
 
-        all_done = asyncio.Event()
-        completed = 0
-
-        def on_completed(*_args) -> None:
-            nonlocal completed
-            completed += 1
-            if completed == jobs:
-                run.stop()
-                all_done.set()
-
-        async def process(job, token):
-            return None
-
-        run.start()
-        worker = Worker("bench", process, {"connection": url, "concurrency": concurrency})
-        worker.on("completed", on_completed)
-        await all_done.wait()
-        await worker.close(force=True)
-        await queue.close()
-
-    asyncio.run(main())
+    def stop(self, timeout: float = 10) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.send("stop")
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
-MEASURES = {
-    "raw": measure_raw,
-    "pykue": measure_pykue,
-    "pykue-events": measure_pykue_events,
-    "rq": measure_rq,
-    "bullmq": measure_bullmq,
-}
+class WorkerContext:
+    """What a worker (bench_systems.*_worker) gets: the run's settings and the protocol."""
+
+    def __init__(self, url: str, jobs: int, concurrency: int, mode: str) -> None:
+        self.url, self.jobs, self.concurrency, self.mode = url, jobs, concurrency, mode
+        self._cpu0 = None
+
+    def begin(self, start) -> None:
+        """Live: ``start()``, settle, report "ready". Else: report "ready", wait for "go",
+        ``start()``. ``start`` None: the caller starts a blocking loop right after."""
+        if self.mode == "live":
+            self._cpu0 = time.process_time()
+            if start is None:  # the ready report must come from elsewhere
+                threading.Timer(LIVE_SETTLE_S, lambda: say(ready=True)).start()
+                return
+            start()
+            time.sleep(LIVE_SETTLE_S)
+            say(ready=True)
+            return
+        say(ready=True)
+        sys.stdin.readline()  # "go"
+        self._cpu0 = time.process_time()
+        if start is not None:
+            start()
+
+    async def begin_async(self, start) -> None:
+        if self.mode == "live":
+            self._cpu0 = time.process_time()
+            start()
+            await asyncio.sleep(LIVE_SETTLE_S)
+            say(ready=True)
+            return
+        say(ready=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        self._cpu0 = time.process_time()
+        start()
+
+    def finished(self) -> None:
+        """The N-th job is finished in Redis: report when, then wait for "stop"."""
+        done_at = time.monotonic()
+        say(done_at=done_at, cpu_s=time.process_time() - self._cpu0)
+        sys.stdin.readline()  # "stop" (or end of input)
 
 
-def server_cpu_reader(url: str):
-    """A function returning Redis's CPU seconds so far, or None (fakeredis has no INFO)."""
+def python_env() -> dict:
+    paths = [str(REPO_ROOT), str(REPO_ROOT / "scripts"), str(Path(__file__).resolve().parent)]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+
+
+def start_peer(args: argparse.Namespace, role: str) -> Peer:
+    """The worker (role "work") or, for Kue, the Node producer (role "produce")."""
+    if args.child == "kue":
+        script = systems.kue_dir(REPO_ROOT) / "bench.js"
+        live = "live" if args.mode == "live" else "wait"
+        cmd = ["node", str(script), role, args.redis_url, str(args.jobs), str(args.concurrency)]
+        return Peer([*cmd, live], cwd=script.parent)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", args.child]
+    cmd += ["--mode", args.mode, "--redis-url", args.redis_url, "--jobs", str(args.jobs)]
+    cmd += ["--concurrency", str(args.concurrency)]
+    return Peer(cmd, cwd=REPO_ROOT, env=python_env())
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    ctx = WorkerContext(args.redis_url, args.jobs, args.concurrency, args.mode)
+    systems.WORKERS[args.worker](ctx)
+    sys.stdout.flush()
+    os._exit(0)  # daemon threads of some libraries may still block in a read
+
+
+# --- one measurement (the measurement process) ----------------------------------------------
+
+
+def redis_info(url: str) -> dict:
+    """used_memory and CPU seconds of the Redis; empty when it has no INFO (fakeredis)."""
     import redis
 
     client = redis.Redis.from_url(url)
-    lock = threading.Lock()  # stop() may run in any worker thread
-
-    def read() -> float:
-        with lock:
-            info = client.info("cpu")
-        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
     try:
-        read()
-    except redis.ResponseError:
-        return None
-    return read
+        info = client.info("memory")
+        info.update(client.info("cpu"))
+        return {  # without the Lua script cache: it is per server (FLUSHALL keeps it)
+            "memory": int(info["used_memory"]) - int(info.get("used_memory_scripts", 0)),
+            "cpu": float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+        }
+    except (redis.RedisError, KeyError, ValueError):
+        return {}
+    finally:
+        client.close()
+
+
+def make_producer(args: argparse.Namespace):
+    if args.child == "kue":
+        return systems.KueProducer(start_peer(args, "produce"))
+    return systems.PRODUCERS[args.child](args.redis_url)
+
+
+def measure(args: argparse.Namespace) -> dict:
+    empty = redis_info(args.redis_url)  # flushed, and nobody else connected yet
+    worker = start_peer(args, "work")
+    producer = None
+    try:
+        worker.expect("ready")
+        producer = make_producer(args)
+        before = redis_info(args.redis_url)
+        first, last = producer.produce(args.jobs, bulk=args.mode == "drain")
+        go_at = time.monotonic()
+        if args.mode != "live":
+            worker.send("go")
+        producer.after_saves()
+        creator_done = producer.wait_done()
+        report = worker.expect("done_at", timeout=args.timeout)
+        after = redis_info(args.redis_url)
+        start = go_at if args.mode == "drain" else first
+        end = creator_done if creator_done is not None else report["done_at"]
+        result = {
+            "enqueue_s": last - first,
+            "process_s": end - start,
+            "worker_cpu_s": report["cpu_s"],
+            "server_cpu_s": after["cpu"] - before["cpu"] if before and after else None,
+        }
+    finally:
+        worker.stop()
+        if producer is not None:
+            producer.close()
+    # Memory once every client of the run has gone (their buffers are freed): what is
+    # left is what the system keeps of N finished jobs.
+    time.sleep(0.1)
+    kept = redis_info(args.redis_url)
+    result["memory_bytes"] = kept["memory"] - empty["memory"] if empty and kept else None
+    return result
 
 
 def child_main(args: argparse.Namespace) -> int:
-    enq, run = Phase(), Phase(server_cpu_reader(args.redis_url))
-    MEASURES[args.child](args.redis_url, args.jobs, args.concurrency, enq, run)
-    if enq.wall_s is None or run.wall_s is None:
-        raise RuntimeError("the measurement did not finish")
-    result = {
-        "enqueue_s": enq.wall_s,
-        "process_s": run.wall_s,
-        "process_cpu_s": run.cpu_s,
-        "server_cpu_s": run.server_cpu_s,
-    }
-    print(json.dumps(result), flush=True)
-    return 0
+    print(json.dumps(measure(args)), flush=True)
+    os._exit(0)  # a library's leftover non-daemon thread must not hold the process
 
 
 # --- the run (parent process) ------------------------------------------------------------
@@ -366,8 +347,53 @@ def start_redis(kind: str):
     return server
 
 
-def missing_modules(system: str) -> list[str]:
-    return [name for name in NEEDS[system] if importlib.util.find_spec(name) is None]
+def prepare_kue() -> str | None:
+    """Install Kue into run/ (once) and write the Node script; the reason when it cannot."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node and npm are not both installed"
+    folder = systems.kue_dir(REPO_ROOT)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "node_modules" / "kue" / "package.json").exists():
+        (folder / "package.json").write_text('{"private": true}\n')
+        print(f"-- installing kue@{systems.KUE_VERSION} into {folder} (npm) ...", flush=True)
+        try:
+            done = subprocess.run(
+                ["npm", "install", "--no-audit", "--no-fund", f"kue@{systems.KUE_VERSION}"],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        except subprocess.TimeoutExpired:
+            return "npm install kue timed out"
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return f"npm install kue failed: {tail}"
+    (folder / "bench.js").write_text(systems.KUE_SCRIPT)
+    return None
+
+
+def skip_reason(system: str, server_kind: str | None) -> str | None:
+    """Why ``system`` cannot run: packages first (server_kind None), then the server."""
+    if server_kind is None:
+        missing = [name for name in NEEDS[system] if importlib.util.find_spec(name) is None]
+        if missing:
+            return f"{', '.join(missing)} not installed (pip install -r requirements-bench.txt)"
+        return None
+    if server_kind == "fake" and system not in FAKE_OK:
+        return "it does not run on fakeredis"
+    return prepare_kue() if system == "kue" else None
+
+
+def keep_runnable(chosen: list[str], server_kind: str | None) -> list[str]:
+    runnable = []
+    for system in chosen:
+        reason = skip_reason(system, server_kind)
+        if reason:
+            print(f"-- skipping {system}: {reason}", flush=True)
+        else:
+            runnable.append(system)
+    return runnable
 
 
 def describe_client() -> str:
@@ -403,26 +429,21 @@ def flush(url: str) -> None:
     client.close()
 
 
-def run_child(system: str, concurrency: int, args: argparse.Namespace, url: str) -> dict:
+def run_child(mode: str, system: str, concurrency: int, args: argparse.Namespace, url: str) -> dict:
     """One measurement in a fresh interpreter; returns its timings or an error."""
     flush(url)
-    cmd = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child",
-        system,
-        "--redis-url",
-        url,
-        "--jobs",
-        str(args.jobs),
-        "--concurrency",
-        str(concurrency),
-    ]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "scripts")]))
-    timeout = args.timeout or 120 + args.jobs / 10  # RQ runs ~200 jobs/s; this catches hangs
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", system, "--mode", mode]
+    cmd += ["--redis-url", url, "--jobs", str(args.jobs), "--concurrency", str(concurrency)]
+    timeout = args.timeout or 120 + args.jobs / 10  # RQ runs ~300 jobs/s; this catches hangs
+    cmd += ["--timeout", str(timeout)]
     try:
         done = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+            cmd,
+            env=python_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout + 30,
+            cwd=REPO_ROOT,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
@@ -431,6 +452,16 @@ def run_child(system: str, concurrency: int, args: argparse.Namespace, url: str)
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"exit {done.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def warm_up(plan: list, args: argparse.Namespace, url: str) -> None:
+    """One small untimed run per system first: imports come from a warm disk cache, and
+    the Redis holds each system's Lua scripts before the memory of any row is measured."""
+    small = argparse.Namespace(**{**vars(args), "jobs": min(args.jobs, WARM_UP_JOBS)})
+    for system in dict(plan):
+        result = run_child("live", system, 1, small, url)
+        if "error" in result:
+            print(f"  warm-up {system}: ERROR {result['error']}", flush=True)
 
 
 def fmt_rate(value: float) -> str:
@@ -445,65 +476,72 @@ def parse_list(text: str, allowed, convert=str) -> list:
     return items
 
 
+def concurrencies_for(system: str, wanted: list[int] | None) -> list[int]:
+    chosen = wanted or list(DEFAULT_CONCURRENCY.get(system, (1,)))
+    limit = MAX_CONCURRENCY.get(system, 64)
+    return [c for c in chosen if c <= limit] or [1]
+
+
+def print_header(args: argparse.Namespace, server, modes: list[str]) -> None:
+    url = server.url
+    print(f"# Job-queue throughput, {args.jobs} no-op jobs, {args.rounds} interleaved rounds")
+    print(f"- Python {platform.python_version()}, {describe_client()}")
+    where = (
+        f"Redis {server_version(url)} (redis-server)"
+        if server.kind == "real"
+        else "FAKEREDIS (not a real Redis: these numbers mean little)"
+    )
+    print(f"- {where} on port {server.port}; {os.cpu_count()} CPUs; {platform.platform()}")
+    print(
+        f"- modes: {', '.join(modes)}; × raw loop = median over the rounds of (jobs/s ÷ the raw\n"
+        "  loop's jobs/s in the same mode and round); see python benchmarks/bench_queues.py -h"
+    )
+    print(flush=True)
+
+
+def run_note(args: argparse.Namespace, result: dict) -> str:
+    if "error" in result:
+        return f"ERROR {result['error']}"
+    memory = result.get("memory_bytes")
+    return (
+        f"{fmt_rate(args.jobs / result['process_s'])} jobs/s, "
+        f"enqueue {fmt_rate(args.jobs / result['enqueue_s'])}/s, "
+        f"worker {result['worker_cpu_s'] * 1e6 / args.jobs:.0f} µs CPU/job"
+        + ("" if memory is None else f", {memory / args.jobs:.0f} B/kept job")
+    )
+
+
 def main_run(args: argparse.Namespace) -> int:
-    systems = parse_list(args.only, SYSTEMS)
-    concurrencies = parse_list(args.concurrency_list, range(1, 65), int)
-    runnable = []
-    for system in systems:
-        missing = missing_modules(system)
-        if missing:
-            print(
-                f"-- skipping {system}: {', '.join(missing)} not installed "
-                "(pip install -r requirements-bench.txt)",
-                flush=True,
-            )
-        else:
-            runnable.append(system)
-    if not runnable:
+    chosen = parse_list(args.only, SYSTEMS)
+    modes = parse_list(args.mode, MODES)
+    wanted = parse_list(args.concurrency_list, range(1, 65), int) if args.concurrency_list else None
+    installed = keep_runnable(chosen, None)
+    if not installed:
         print("nothing to run", flush=True)
         return 1
-
     server = start_redis(args.server)
+    results: dict[tuple[str, str, int], list[dict]] = {}
     try:
-        if server.kind == "fake":
-            for system in [s for s in runnable if s in REAL_REDIS_ONLY]:
-                print(f"-- skipping {system}: it does not run on fakeredis", flush=True)
-                runnable.remove(system)
-        url = server.url
-        print(f"# Job-queue throughput, {args.jobs} no-op jobs, median of {args.rounds} rounds")
-        print(f"- Python {platform.python_version()}, {describe_client()}")
-        where = (
-            f"Redis {server_version(url)} (redis-server)"
-            if server.kind == "real"
-            else "FAKEREDIS (not a real Redis: these numbers mean little)"
-        )
-        print(f"- {where} on port {server.port}; {os.cpu_count()} CPUs; {platform.platform()}")
-        print(
-            "- jobs/s = N / (worker start -> N-th job finished in Redis), enqueue not included;\n"
-            "  × raw loop = against the raw loop at the same concurrency; worker CPU and Redis\n"
-            "  CPU = user+sys time of the worker process and of redis-server per job while\n"
-            "  processing (far less sensitive to a busy machine than jobs/s); end-to-end =\n"
-            "  N / (enqueue + processing)"
-        )
-        print(flush=True)
-        results: dict[tuple[str, int], list[dict]] = {}
-        for rnd in range(1, args.rounds + 1):
-            for system in runnable:
-                for conc in concurrencies:
-                    result = run_child(system, conc, args, url)
-                    results.setdefault((system, conc), []).append(result)
-                    if "error" in result:
-                        note = f"ERROR {result['error']}"
-                    else:
-                        note = (
-                            f"{fmt_rate(args.jobs / result['process_s'])} jobs/s, "
-                            f"{result['process_cpu_s'] * 1e6 / args.jobs:.0f} µs CPU/job, "
-                            f"Redis {(result['server_cpu_s'] or 0) * 1e6 / args.jobs:.0f} "
-                            f"(enqueue {fmt_rate(args.jobs / result['enqueue_s'])} jobs/s)"
-                        )
-                    print(f"  round {rnd} {system:<6} c={conc}: {note}", flush=True)
+        runnable = keep_runnable(installed, server.kind)
+        if not runnable:
+            print("nothing to run", flush=True)
+            return 1
+        print_header(args, server, modes)
+        plan = [(s, c) for s in runnable for c in concurrencies_for(s, wanted)]
+        if args.warm_up:
+            warm_up(plan, args, server.url)
+        for rnd in range(args.rounds):
+            for mode in modes:
+                for system, conc in plan:
+                    result = run_child(mode, system, conc, args, server.url)
+                    results.setdefault((mode, system, conc), []).append(result)
+                    note = run_note(args, result)
+                    print(f"  round {rnd + 1} {mode:<5} {system:<12} c={conc}: {note}", flush=True)
         print()
-        print_table(results, runnable, concurrencies, args.jobs)
+        for mode in modes:
+            print_table(mode, results, plan, args.jobs)
+        if len(modes) > 1:
+            print_summary(modes, results, plan, args.jobs)
         if server.kind == "fake":
             print("!! measured on fakeredis: do not compare these numbers with anything.")
     finally:
@@ -512,66 +550,133 @@ def main_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def print_table(results, systems, concurrencies, jobs: int) -> None:
-    """The Markdown table: medians over the rounds that worked; ratio to the raw loop."""
-    rows = []
-    for system in systems:
-        for conc in concurrencies:
-            ok = [r for r in results[(system, conc)] if "error" not in r]
-            if not ok:
-                rows.append({"system": system, "conc": conc})
-                continue
-            rates = [jobs / r["process_s"] for r in ok]
-            rows.append(
-                {
-                    "system": system,
-                    "conc": conc,
-                    "rate": statistics.median(rates),
-                    "low": min(rates),
-                    "high": max(rates),
-                    "cpu_us": statistics.median(r["process_cpu_s"] * 1e6 / jobs for r in ok),
-                    "server_us": (
-                        statistics.median(r["server_cpu_s"] * 1e6 / jobs for r in ok)
-                        if all(r.get("server_cpu_s") is not None for r in ok)
-                        else None
-                    ),
-                    "enqueue": statistics.median(jobs / r["enqueue_s"] for r in ok),
-                    "e2e": statistics.median(jobs / (r["enqueue_s"] + r["process_s"]) for r in ok),
-                }
-            )
-    raw = {row["conc"]: row["rate"] for row in rows if row["system"] == "raw" and "rate" in row}
+# --- the tables ---------------------------------------------------------------------------
+
+
+def same_round_ratios(runs: list[dict], raw_runs: list[dict] | None, field: str) -> list[float]:
+    """rate / raw rate, round by round (lower time = higher rate), rounds where both worked."""
+    if not raw_runs:
+        return []
+    return [
+        raw[field] / run[field]
+        for run, raw in zip(runs, raw_runs, strict=False)
+        if "error" not in run and "error" not in raw
+    ]
+
+
+def row_stats(mode: str, system: str, conc: int, results: dict, jobs: int) -> dict | None:
+    runs = results.get((mode, system, conc), [])
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return None
+    raw_runs = results.get((mode, "raw", 1))
+    ratios = same_round_ratios(runs, raw_runs, "process_s")
+    enqueue_ratios = same_round_ratios(runs, raw_runs, "enqueue_s")
+
+    def median_of(field: str, scale: float = 1e6 / jobs) -> float | None:
+        values = [r[field] for r in ok if r.get(field) is not None]
+        return statistics.median(values) * scale if values else None
+
+    return {
+        "rate": statistics.median(jobs / r["process_s"] for r in ok),
+        "ratio": statistics.median(ratios) if ratios else None,
+        "ratio_range": (min(ratios), max(ratios)) if ratios else None,
+        "enqueue": statistics.median(jobs / r["enqueue_s"] for r in ok),
+        "enqueue_ratio": statistics.median(enqueue_ratios) if enqueue_ratios else None,
+        "cpu_us": median_of("worker_cpu_s"),
+        "server_us": median_of("server_cpu_s"),
+        "bytes": median_of("memory_bytes", 1 / jobs),
+    }
+
+
+def fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+MODE_TITLES = {
+    "drain": "drain-only: bulk enqueue first, then time the worker alone",
+    "e2e": "end to end: save one at a time, then drain; first save -> N-th finished",
+    "live": "live: the worker already waits while the producer saves one at a time",
+}
+
+
+def print_table(mode: str, results: dict, plan: list, jobs: int) -> None:
+    """The Markdown table of one mode: medians over the rounds, same-round ratios."""
+    print(f"## {mode} — {MODE_TITLES[mode]}")
+    print()
     print(
-        "| system | concurrency | jobs/s (median) | × raw loop | jobs/s range "
-        "| worker CPU µs/job | Redis CPU µs/job | enqueue jobs/s | end-to-end jobs/s |"
+        "| system | c | jobs/s | × raw loop | × raw min–max | enqueue jobs/s | enqueue × raw "
+        "| worker CPU µs/job | Redis CPU µs/job | Redis B/kept job |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        label = LABELS[row["system"]]
-        if "rate" not in row:
-            print(f"| {label} | {row['conc']} | failed | – | – | – | – | – | – |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for system, conc in plan:
+        stats = row_stats(mode, system, conc, results, jobs)
+        label = LABELS[system]
+        if stats is None:
+            print(f"| {label} | {conc} | failed | – | – | – | – | – | – | – |")
             continue
-        ratio = f"{row['rate'] / raw[row['conc']]:.2f}×" if row["conc"] in raw else "–"
+        span = stats["ratio_range"]
         print(
-            f"| {label} | {row['conc']} | {fmt_rate(row['rate'])} | {ratio} "
-            f"| {fmt_rate(row['low'])}–{fmt_rate(row['high'])} | {row['cpu_us']:.0f} "
-            f"| {'–' if row['server_us'] is None else format(row['server_us'], '.0f')} "
-            f"| {fmt_rate(row['enqueue'])} | {fmt_rate(row['e2e'])} |"
+            f"| {label} | {conc} | {fmt_rate(stats['rate'])} | {fmt(stats['ratio'], '.2f')} "
+            f"| {'–' if span is None else f'{span[0]:.2f}–{span[1]:.2f}'} "
+            f"| {fmt_rate(stats['enqueue'])} | {fmt(stats['enqueue_ratio'], '.2f')} "
+            f"| {fmt(stats['cpu_us'], '.0f')} | {fmt(stats['server_us'], '.0f')} "
+            f"| {fmt(stats['bytes'], '.0f')} |"
         )
     print(flush=True)
 
 
+def ratio_cell(stats: dict | None) -> str:
+    """ "0.35 (0.30–0.41)": the median same-round ratio and its min–max over the rounds."""
+    if stats is None:
+        return "failed"
+    span = stats["ratio_range"]
+    return fmt(stats["ratio"], ".2f") + ("" if span is None else f" ({span[0]:.2f}–{span[1]:.2f})")
+
+
+def print_summary(modes: list[str], results: dict, plan: list, jobs: int) -> None:
+    """One line per row and every mode: jobs/s and the same-round ratio to the raw loop;
+    then the save() loop against raw LPUSH, worker CPU and memory (e2e, else first mode)."""
+    print("## summary — medians; × raw = same-round ratio to the raw loop (min–max)")
+    print()
+    base = "e2e" if "e2e" in modes else modes[0]
+    head = [f"{mode} jobs/s | {mode} × raw" for mode in modes]
+    head += [f"enqueue × raw ({base})", f"worker CPU µs/job ({base})", f"Redis B/kept job ({base})"]
+    print("| system | c | " + " | ".join(head) + " |")
+    print("|---|---:|" + "---:|" * (2 * len(modes) + 3))
+    for system, conc in plan:
+        cells = []
+        for mode in modes:
+            stats = row_stats(mode, system, conc, results, jobs)
+            cells += ["–" if stats is None else fmt_rate(stats["rate"]), ratio_cell(stats)]
+        stats = row_stats(base, system, conc, results, jobs) or {}
+        cells += [
+            fmt(stats.get("enqueue_ratio"), ".2f"),
+            fmt(stats.get("cpu_us"), ".0f"),
+            fmt(stats.get("bytes"), ".0f"),
+        ]
+        print(f"| {LABELS[system]} | {conc} | " + " | ".join(cells) + " |")
+    print(flush=True)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--jobs", type=int, default=5000, help="jobs per measurement (5000)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds; the table shows medians")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=3000, help="jobs per measurement (3000)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (3)")
     parser.add_argument(
         "--only", default=",".join(SYSTEMS), help=f"comma list of {','.join(SYSTEMS)}"
     )
     parser.add_argument(
+        "--mode", default=",".join(MODES), help=f"comma list of {','.join(MODES)} (all)"
+    )
+    parser.add_argument(
         "--concurrency-list",
-        default="1,2",
+        default="",
         metavar="LIST",
-        help="concurrencies to measure (default 1,2)",
+        help="concurrencies for every system that has them (default: pykue 1,2,4; "
+        "bullmq and kue 1,2; the others 1)",
     )
     parser.add_argument(
         "--server",
@@ -585,8 +690,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="seconds allowed per measurement (default 120 + jobs/10)",
     )
-    # Internal: one measurement in a child process.
+    parser.add_argument(
+        "--warm-up",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"one untimed {WARM_UP_JOBS}-job run per system first (default: on)",
+    )
+    # Internal: one measurement (--child) or its worker (--worker) in a child process.
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -597,6 +709,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.worker:
+        return worker_main(args)
     if args.child:
         return child_main(args)
     try:

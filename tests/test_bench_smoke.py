@@ -1,8 +1,8 @@
-"""Smoke test of benchmarks/bench_queues.py: it runs, and prints a table with a rate per row.
+"""Smoke test of benchmarks/bench_queues.py: every mode runs and prints a rate per row.
 
 Speed is never asserted here (the machine is shared and noisy); only that every row
-measured something. Only the raw loop and pykue rows run, so no bench-only package
-(rq, bullmq) is needed.
+measured something. Only the raw loop and pykue rows run, tiny, so no bench-only package
+(rq, bullmq ...) is needed and it stays fast.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from toolkit.redis_servers import wanted_kind
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH = REPO_ROOT / "benchmarks" / "bench_queues.py"
-ROW = re.compile(r"^\| (?P<system>[^|]+?) \| (?P<conc>\d+) \| (?P<rate>[^|]+?) \|")
+ROW = re.compile(
+    r"^\| (?P<system>[^|]+?) \| (?P<conc>\d+) \| (?P<rate>[^|]+?) \| (?P<ratio>[^|]+?) \|"
+)
+SECTION = re.compile(r"^## (?P<name>\w+) ")
+RAW, PYKUE = "raw redis-py LPUSH/BRPOP loop", "pykue"
 
 
 def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -34,39 +38,41 @@ def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         pytest.fail(f"the benchmark did not finish in {timeout} s; output so far:\n{exc.stdout}")
 
 
-def table_rows(stdout: str) -> dict[tuple[str, int], str]:
-    rows = {}
+def table_rows(stdout: str) -> dict[tuple[str, str, int], re.Match]:
+    """(section, system, concurrency) -> the row's match (rate, ratio), for every row."""
+    rows, section = {}, None
     for line in stdout.splitlines():
+        heading = SECTION.match(line)
+        if heading:
+            section = heading["name"]
         match = ROW.match(line)
-        if match and match["conc"].isdigit():
-            rows[(match["system"], int(match["conc"]))] = match["rate"]
+        if match and section:
+            rows[(section, match["system"], int(match["conc"]))] = match
     return rows
 
 
-def test_bench_prints_a_positive_rate_for_raw_loop_and_pykue():
+def test_every_mode_prints_a_positive_rate_for_raw_loop_and_pykue():
     done = run_bench(
-        "--jobs",
-        "200",
-        "--rounds",
-        "1",
-        "--only",
-        "raw,pykue",
-        "--timeout",
-        "15",
-        "--server",
-        wanted_kind(),
+        *("--jobs", "50", "--rounds", "1", "--only", "raw,pykue", "--concurrency-list", "1"),
+        *("--mode", "drain,e2e,live", "--no-warm-up", "--timeout", "15"),
+        *("--server", wanted_kind()),
     )
     shown = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
     assert done.returncode == 0, f"the benchmark failed (exit {done.returncode})\n{shown}"
     assert re.search(r"redis-py \d+\.\d+\.\d+, hiredis (active|NOT active)", done.stdout), shown
-    assert "| system | concurrency | jobs/s (median) | × raw loop |" in done.stdout, shown
+    assert "| system | c | jobs/s | × raw loop |" in done.stdout, shown
     rows = table_rows(done.stdout)
-    expected = {
-        (label, conc) for label in ("raw redis-py LPUSH/BRPOP loop", "pykue") for conc in (1, 2)
-    }
+    modes = ("drain", "e2e", "live")
+    expected = {(mode, label, 1) for mode in modes for label in (RAW, PYKUE)}
+    expected |= {("summary", label, 1) for label in (RAW, PYKUE)}
     assert set(rows) == expected, f"table rows {sorted(rows)}, expected {sorted(expected)}\n{shown}"
-    for key, rate in rows.items():
-        assert float(rate.replace(",", "")) > 0, f"row {key}: rate {rate!r}\n{shown}"
+    for (section, label, _conc), row in rows.items():
+        rate = float(row["rate"].replace(",", ""))
+        assert rate > 0, f"{section} {label}: rate {row['rate']!r}\n{shown}"
+        if section != "summary":
+            assert float(row["ratio"]) > 0, f"{section} {label}: ratio {row['ratio']!r}\n{shown}"
+    # The raw loop is the reference of every same-round ratio: exactly 1 against itself.
+    assert rows[("summary", RAW, 1)]["ratio"] == "1.00 (1.00–1.00)", shown
 
 
 def test_rows_whose_packages_are_missing_are_skipped_with_a_message(monkeypatch, capsys):
