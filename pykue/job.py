@@ -77,15 +77,31 @@ class Link(Protocol):
     backend: Storage
 
 
-def _find_unjsonable(value: Any, path: str) -> str | None:
+MAX_DEPTH = 64  # nesting levels job data may have (what the web apps accept at the door)
+
+
+def _bad_text(text: str) -> bool:
+    """True for text that UTF-8 cannot carry (a lone surrogate such as "\\ud800")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_unjsonable(value: Any, path: str, level: int = 1) -> str | None:
     """Where in ``value`` something JSON cannot carry sits, described; None if all is fine."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, int)):
         return None
+    if isinstance(value, str):
+        return f"{path} holds a lone surrogate (not valid Unicode)" if _bad_text(value) else None
     if isinstance(value, float):
         return None if math.isfinite(value) else f"{path} is {value!r} (JSON has no NaN/Infinity)"
+    if isinstance(value, (list, tuple, dict)) and level > MAX_DEPTH:
+        return f"{path.split('[')[0]} nests deeper than {MAX_DEPTH} levels"
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            found = _find_unjsonable(item, f"{path}[{i}]")
+            found = _find_unjsonable(item, f"{path}[{i}]", level + 1)
             if found:
                 return found
         return None
@@ -93,7 +109,9 @@ def _find_unjsonable(value: Any, path: str) -> str | None:
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"{path} has a key {key!r} of type {type(key).__name__} (JSON keys are str)"
-            found = _find_unjsonable(item, f"{path}[{key!r}]")
+            if _bad_text(key):
+                return f"{path} has a key with a lone surrogate (not valid Unicode)"
+            found = _find_unjsonable(item, f"{path}[{key!r}]", level + 1)
             if found:
                 return found
         return None

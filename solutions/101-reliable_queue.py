@@ -68,9 +68,13 @@ prints exactly, on any database::
 
 import json
 import os
+import sys
 import time
 
-import redis
+try:
+    import redis
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: run `. .venv/bin/activate` first, or use scripts/run")
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 

@@ -55,6 +55,14 @@ def test_options_chain_and_are_stored(queue):
         job.priority("urgent")
 
 
+def nested_lists(levels: int) -> list:
+    """[[[...]]]: ``levels`` lists, one inside the other."""
+    value: list = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -63,6 +71,9 @@ def test_options_chain_and_are_stored(queue):
         ({"x": math.nan}, "NaN"),
         ({1: "one"}, "key 1 of type int"),
         ([object()], "data[0] is a object"),
+        ({"name": "\ud800"}, "data['name'] holds a lone surrogate"),
+        ({"\udc00": 1}, "key with a lone surrogate"),
+        ({"deep": nested_lists(64)}, "nests deeper than 64 levels"),
     ],
 )
 def test_data_json_cannot_carry_is_refused_at_create(queue, data, words):
