@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 
 import pytest
+import redis
+import redis.asyncio
 
 from harness.compare import expect_lines
 from harness.process import Finished, script_env
@@ -26,6 +29,22 @@ def closed_url() -> tuple[str, int]:
 def refused_message(port: int) -> str:
     """redis-py's (synchronous client's) message for a refused connection to ``port``."""
     return f"Error 111 connecting to 127.0.0.1:{port}. Connection refused."
+
+
+def asyncio_refused_message(url: str) -> str:
+    """redis.asyncio's message when nobody listens at ``url`` (it differs from the sync one)."""
+
+    async def attempt() -> str:
+        client = redis.asyncio.from_url(url)
+        try:
+            await client.ping()
+        except redis.exceptions.ConnectionError as error:
+            return str(error)
+        finally:
+            await client.aclose()
+        raise AssertionError(f"something answers at {url}")
+
+    return asyncio.run(attempt())
 
 
 def expect_not_connected(label: str, script: str, finished: Finished, message: str) -> None:

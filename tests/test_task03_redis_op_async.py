@@ -6,12 +6,15 @@ and ``set_new_school`` and ``display_school_value`` are ``async def`` functions 
 """
 
 import ast
-import asyncio
 
 import pytest
-import redis
-import redis.asyncio
-from connect_checks import closed_url, expect_exit_0, expect_not_connected, require
+from connect_checks import (
+    asyncio_refused_message,
+    closed_url,
+    expect_exit_0,
+    expect_not_connected,
+    require,
+)
 
 from harness.compare import expect_lines
 from harness.process import script_env
@@ -79,22 +82,6 @@ def test_the_new_school_is_stored_in_redis(target, run, redis_client):
         value == "100",
         f"task 3: after {SCRIPT}, GET HolbertonSanFrancisco returns {value!r}, expected '100'",
     )
-
-
-def asyncio_refused_message(url: str) -> str:
-    """redis.asyncio's message when nobody listens at ``url`` (it differs from the sync one)."""
-
-    async def attempt() -> str:
-        client = redis.asyncio.from_url(url)
-        try:
-            await client.ping()
-        except redis.exceptions.ConnectionError as error:
-            return str(error)
-        finally:
-            await client.aclose()
-        raise AssertionError(f"something answers at {url}")
-
-    return asyncio.run(attempt())
 
 
 @pytest.mark.task(3)

@@ -1,7 +1,8 @@
-"""Task 5 publisher, another correct way: an asyncio loop's call_later as setTimeout.
+"""Task 5 publisher, another correct way: asyncio all through.
 
-The Redis client is the synchronous one (asyncio here only keeps time); the loop stops
-when the last timer has fired.
+The loop's ``call_later`` plays setTimeout, and the client is ``redis.asyncio`` (whose
+"connection refused" message is worded differently from the synchronous client's). The
+script ends when the last message has been sent.
 """
 
 import asyncio
@@ -9,38 +10,42 @@ import os
 import sys
 
 import redis
+import redis.asyncio as aioredis
 
 CHANNEL = "holberton school channel"
-client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://localhost:6379/0"))
-loop = asyncio.new_event_loop()
-left = []
+MESSAGES = (
+    ("Holberton Student #1 starts course", 100),
+    ("Holberton Student #2 starts course", 200),
+    ("KILL_SERVER", 300),
+    ("Holberton Student #3 starts course", 400),
+)
 
 
-def publish_message(message, time_ms):
-    def send():
+async def main() -> int:
+    client = aioredis.from_url(os.environ.get("REDIS_URL", "redis://localhost:6379/0"))
+    try:
+        await client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        print(f"Redis client not connected to the server: {exc}")
+        return 1
+    print("Redis client connected to the server", flush=True)
+    loop = asyncio.get_running_loop()
+    sent = [loop.create_future() for _ in MESSAGES]
+
+    async def send(message: str, done: asyncio.Future) -> None:
         print("About to send", message, flush=True)
-        client.publish(CHANNEL, message)
-        left.remove(handle)
-        if not left:
-            loop.stop()
+        await client.publish(CHANNEL, message)
+        done.set_result(None)
 
-    handle = loop.call_later(time_ms / 1000, send)
-    left.append(handle)
+    def publish_message(message: str, time_ms: int, done: asyncio.Future) -> None:
+        loop.call_later(time_ms / 1000, lambda: loop.create_task(send(message, done)))
+
+    for (text, delay), done in zip(MESSAGES, sent, strict=True):
+        publish_message(text, delay, done)
+    await asyncio.gather(*sent)
+    await client.aclose()
+    return 0
 
 
 if __name__ == "__main__":
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as exc:
-        print(f"Redis client not connected to the server: {exc}")
-        sys.exit(1)
-    print("Redis client connected to the server", flush=True)
-    for text, delay in (
-        ("Holberton Student #1 starts course", 100),
-        ("Holberton Student #2 starts course", 200),
-        ("KILL_SERVER", 300),
-        ("Holberton Student #3 starts course", 400),
-    ):
-        publish_message(text, delay)
-    loop.run_forever()
-    loop.close()
+    sys.exit(asyncio.run(main()))
