@@ -63,9 +63,11 @@ def executions(queue) -> list[tuple[int, int]]:
 def test_kill_9_a_worker_mid_way_loses_no_job(queue, worker_process, concurrency):
     total = 500
     jobs = queue.create_bulk("work", [{"n": n} for n in range(total)])
-    common = ("--lease-ms", "1000", "--work-ms", "4")
-    victim = worker_process("record", "--concurrency", str(concurrency), *common)
-    survivor = worker_process("record", "--concurrency", "2", *common)
+    # The victim runs alone, slowly enough (30 ms a job) that hundreds of jobs are left
+    # when it is killed however busy the machine is; the survivor starts after the kill.
+    victim = worker_process(
+        "record", "--concurrency", str(concurrency), "--lease-ms", "1000", "--work-ms", "30"
+    )
 
     def victim_started() -> int:
         return sum(1 for _, pid in executions(queue) if pid == victim.pid)
@@ -75,6 +77,9 @@ def test_kill_9_a_worker_mid_way_loses_no_job(queue, worker_process, concurrency
     left_at_kill = total - queue.count("complete")
     assert left_at_kill > 100, "the kill came too late to test anything"
     killed_at = time.monotonic()
+    survivor = worker_process(
+        "record", "--concurrency", "2", "--lease-ms", "1000", "--work-ms", "4"
+    )
     assert queue.wait_for_jobs(timeout=60), queue.counts()
     assert time.monotonic() - killed_at < 30
     assert queue.counts() == {
