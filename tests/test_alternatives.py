@@ -8,14 +8,12 @@ the tests below read its JSON report.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from harness.subgrade import grade_in_subprocess
 from toolkit.registry import task
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,36 +39,13 @@ def graded(tmp_path_factory) -> dict[str, dict]:
     report = tmp_path_factory.mktemp("alternatives") / "report.json"
     numbers = sorted({folder_task(f) for f in FOLDERS})
     selection = " or ".join(f"(test_task{folder_task(f):02d} and [{f.name})" for f in FOLDERS)
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *(str(p) for n in numbers for p in graders(n)),
-        "-q",
-        "-p",
-        "no:randomly",
-        "-n",
-        "2",
-        "--report-json",
-        str(report),
-        *(f"--target={f}" for f in FOLDERS),
-        "-k",
-        selection,
-    ]
-    try:
-        proc = subprocess.run(
-            command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("grading the alternative solutions took more than 600s", pytrace=False)
-    if not report.is_file():
-        pytest.fail(
-            f"the graders wrote no report (exit {proc.returncode}):\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
-            pytrace=False,
-        )
-    document = json.loads(report.read_text(encoding="utf-8"))
-    return {Path(r["target"]).name: r for r in document["tasks"]}
+    summaries = grade_in_subprocess(
+        (p for n in numbers for p in graders(n)),
+        ["-n", "2", *(f"--target={f}" for f in FOLDERS), "-k", selection],
+        report,
+        "grading the alternative solutions",
+    )
+    return {Path(r["target"]).name: r for r in summaries}
 
 
 @pytest.mark.parametrize("number", REQUIRED_TASKS, ids=lambda n: f"task{n}")

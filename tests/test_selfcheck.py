@@ -15,15 +15,13 @@ main run's job.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.grading import NOT_STARTED, PASS
+from harness.subgrade import grade_in_subprocess
 from toolkit.grade_cli import grader_modules
 from toolkit.registry import task, tasks
 from toolkit.stubs import current as current_stub_hashes
@@ -79,39 +77,20 @@ def graded(materialised, tmp_path_factory) -> dict[tuple[str, int], dict]:
     """Run the graders on exercises/ and every variant; (folder name, task) -> summary."""
     report = tmp_path_factory.mktemp("selfcheck") / "report.json"
     folders = [path for path in materialised.values() if isinstance(path, Path)]
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *(str(p) for paths in GRADERS.values() for p in paths),
-        "-q",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:hypothesispytest",  # no grader uses hypothesis; its plugin costs 0.7 s a process
-        # The graders mostly wait on the scripts they run: spread them over processes.
-        *SELFCHECK_WORKERS,
-        "--stop-task-on-failure",
-        "--report-json",
-        str(report),
-        "--target",
-        "exercises",
-        *(arg for folder in folders for arg in ("--target", str(folder))),
-    ]
-    try:
-        proc = subprocess.run(
-            command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("the self-check run of the graders took more than 600s", pytrace=False)
-    if not report.is_file():
-        pytest.fail(
-            f"the self-check run wrote no report (exit {proc.returncode}):\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
-            pytrace=False,
-        )
-    document = json.loads(report.read_text(encoding="utf-8"))
-    return {(Path(r["target"]).name, r["task"]): r for r in document["tasks"]}
+    summaries = grade_in_subprocess(
+        (p for paths in GRADERS.values() for p in paths),
+        [
+            # The graders mostly wait on the scripts they run: spread them over processes.
+            *SELFCHECK_WORKERS,
+            "--stop-task-on-failure",
+            "--target",
+            "exercises",
+            *(arg for folder in folders for arg in ("--target", str(folder))),
+        ],
+        report,
+        "the self-check run of the graders",
+    )
+    return {(Path(r["target"]).name, r["task"]): r for r in summaries}
 
 
 def require_pristine(*filenames: str) -> None:
