@@ -80,7 +80,7 @@ class Link(Protocol):
 MAX_DEPTH = 64  # nesting levels job data may have (what the web apps accept at the door)
 
 
-def _bad_text(text: str) -> bool:
+def has_lone_surrogate(text: str) -> bool:
     """True for text that UTF-8 cannot carry (a lone surrogate such as "\\ud800")."""
     try:
         text.encode("utf-8")
@@ -94,7 +94,9 @@ def _find_unjsonable(value: Any, path: str, level: int = 1) -> str | None:
     if value is None or isinstance(value, (bool, int)):
         return None
     if isinstance(value, str):
-        return f"{path} holds a lone surrogate (not valid Unicode)" if _bad_text(value) else None
+        if has_lone_surrogate(value):
+            return f"{path} holds a lone surrogate (not valid Unicode)"
+        return None
     if isinstance(value, float):
         return None if math.isfinite(value) else f"{path} is {value!r} (JSON has no NaN/Infinity)"
     if isinstance(value, (list, tuple, dict)) and level > MAX_DEPTH:
@@ -109,7 +111,7 @@ def _find_unjsonable(value: Any, path: str, level: int = 1) -> str | None:
         for key, item in value.items():
             if not isinstance(key, str):
                 return f"{path} has a key {key!r} of type {type(key).__name__} (JSON keys are str)"
-            if _bad_text(key):
+            if has_lone_surrogate(key):
                 return f"{path} has a key with a lone surrogate (not valid Unicode)"
             found = _find_unjsonable(item, f"{path}[{key!r}]", level + 1)
             if found:

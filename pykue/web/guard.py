@@ -46,9 +46,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pykue.errors import RedisUnavailable
+from pykue.job import MAX_DEPTH, has_lone_surrogate  # nesting levels; text UTF-8 cannot carry
 
 MAX_BODY = 1_000_000  # bytes of a request body, unless protect(max_body=...) says otherwise
-MAX_DEPTH = 64  # nesting levels of a JSON body
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 ASSETS = "/docs-assets"  # where the Swagger UI and ReDoc files are served
@@ -92,9 +92,7 @@ def value_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     while todo:
         item, level = todo.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
+            if has_lone_surrogate(item):
                 return "text holds a lone surrogate (such as \\ud800), which is not valid Unicode"
         elif isinstance(item, float):
             if not math.isfinite(item):
