@@ -93,3 +93,13 @@ def start(target, env):
     yield _start
     for live in started:
         live.kill()
+
+
+@pytest.fixture
+def servers(target, env):
+    """The web graders' ``harness.webserver.Servers`` on the test database; stopped after."""
+    from harness.webserver import Servers  # web graders only: keeps other tasks' start-up lean
+
+    started = Servers(target, env)
+    yield started
+    started.close()

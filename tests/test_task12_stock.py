@@ -43,13 +43,6 @@ BAD_IDS = ["0", "5", "abc", "-1", "1.5", "1e3", "99999999999999999999999999", "%
 
 
 @pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
-
-
-@pytest.fixture
 def own_redis(redis_server):
     """A Redis of this test's own (same kind as the session's), with a client on it."""
     own = start_redis(redis_server.kind)

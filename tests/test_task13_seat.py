@@ -41,13 +41,6 @@ def seats(n: int) -> dict:
 
 
 @pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
-
-
-@pytest.fixture
 def burst_servers(target, env, redis_server):
     """Servers on a Redis of this test's own (takes bursts on both backends)."""
     own = start_redis(redis_server.kind)

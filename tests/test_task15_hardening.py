@@ -24,14 +24,7 @@ from web_checks import expect_other_hosts_refused, expect_taken_port_is_one_line
 
 from harness.fuzz import assert_schema_holds
 from harness.target import SOLUTIONS
-from harness.webserver import Servers, start_redis, start_script
-
-
-@pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
+from harness.webserver import start_redis, start_script
 
 
 def page_text(api: Api, path: str = "/info") -> str:

@@ -58,13 +58,6 @@ def server(shared, redis_url):
     return shared
 
 
-@pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
-
-
 class Api:
     """The routes of the task, with learner-facing failures for a wrong status."""
 

@@ -19,17 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from harness.browser import chromium, skip_without_browser
-from harness.webserver import Servers
 
 FILE = "103-job_manager.py"
 LABEL = "task 16"
-
-
-@pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
 
 
 def wait_until_finished(server, identifier: str, timeout: float = 15) -> dict:

@@ -20,7 +20,7 @@ from test_task16_job_manager import FILE, LABEL, details, wait_demo_finished
 from web_checks import expect_other_hosts_refused
 
 from harness.fuzz import assert_schema_holds
-from harness.webserver import HOST, Servers, server_env
+from harness.webserver import HOST, server_env
 from toolkit.redis_servers import free_port
 
 JSON = {"Content-Type": "application/json"}
@@ -32,13 +32,6 @@ def server(target, servers):
     started = servers.script(FILE)
     wait_demo_finished(started)
     return started
-
-
-@pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
 
 
 @pytest.mark.task(16)

@@ -169,13 +169,6 @@ def demo(target, redis_server):
         own.stop()
 
 
-@pytest.fixture
-def servers(target, env):
-    started = Servers(target, env)
-    yield started
-    started.close()
-
-
 # -- the manager, in-process -----------------------------------------------------------------
 
 
