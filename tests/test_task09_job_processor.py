@@ -110,7 +110,7 @@ def test_processor_reports_progress_and_fails_blacklisted_numbers(target, start,
 
 @pytest.mark.task(9)
 def test_processor_runs_two_jobs_at_a_time(target, start, env, queues):
-    """Each notification takes 0.4 s here (tests/task09_stdout): two at a time, no more."""
+    """Each job takes 0.25 s here (tests/task09_stdout): two at a time, no more."""
     # Queue-level events reach the creating queue object, in the order they happened
     # (each is published by the Lua script that makes the move): count jobs running.
     creator = queues()
@@ -131,7 +131,7 @@ def test_processor_runs_two_jobs_at_a_time(target, start, env, queues):
     creator.on("job complete", finished)
     creator.on("job failed", finished)
     jobs = create_course_jobs(creator)
-    processor = start(PROCESSOR, env_override=grader_env(env, GRADER_SEND_SECONDS="0.4"))
+    processor = start(PROCESSOR, env_override=grader_env(env, GRADER_SEND_SECONDS="0.25"))
     wait_for_all("task 9", creator, jobs, processor)
     check_clean_exit("task 9", processor, processor.signal(signal.SIGTERM), "SIGTERM")
     expect_printed_lines_any_order("task 9", SENT, processor.lines)

@@ -1,12 +1,14 @@
-"""Grader fixture for task 9: what the processor's threads do around their printing.
+"""Grader fixture for task 9: waits that make the processor's threads show how they run.
 
 The task 9 grader puts this folder first on PYTHONPATH of the learner's processor, so
-Python imports it at start-up and wraps ``sys.stdout``. Every write goes through at
-once, unchanged; two switches, from the environment, add waits around the writes:
+Python imports it at start-up. The output itself is untouched: every write goes
+through at once. Two switches, from the environment, add waits:
 
-- ``GRADER_SEND_SECONDS``: the thread that finished a ``Sending notification ...`` line
-  waits that long, as a call to a real SMS gateway would, so each job stays active long
-  enough for the grader to see how many jobs run at the same time.
+- ``GRADER_SEND_SECONDS``: a job's first ``job.progress(...)`` call (every correct
+  processor reports 0 out of 100 first) waits that long, as a call to a real SMS
+  gateway would, so each job stays active long enough for the grader to see how many
+  jobs run at the same time, however the processor writes its lines (``print``,
+  ``sys.stdout.write``, ``os.write``...).
 - ``GRADER_MEET_SECONDS``: a write that ends a thread's output in the middle of a line
   (``print()`` writes the text, then the newline, in two writes) waits until another
   thread writes, at most that long (and at most three times per process). Two threads
@@ -42,10 +44,7 @@ class GraderStdout:
             self._writes += 1
             mark = self._writes
             self._wrote.notify_all()
-        line = getattr(self._line, "text", "") + text
-        *finished, self._line.text = line.split("\n")
-        if HOLD_SECONDS and any(done.startswith("Sending notification") for done in finished):
-            time.sleep(HOLD_SECONDS)
+        self._line.text = (getattr(self._line, "text", "") + text).rpartition("\n")[2]
         if MEET_SECONDS and self._line.text and not text.endswith("\n"):
             self._meet(mark)
         return len(text)
@@ -65,5 +64,29 @@ class GraderStdout:
         return getattr(self._stream, name)
 
 
-if HOLD_SECONDS > 0 or MEET_SECONDS > 0:
+def hold_first_progress() -> None:
+    """Make each job's first ``progress`` call wait ``HOLD_SECONDS`` (see above)."""
+    try:
+        from pykue.job import Job
+    except ImportError:  # the processor's own import then says what is missing
+        return
+    report = Job.progress
+    held: set[int] = set()
+    lock = threading.Lock()
+
+    def progress(self, *args, **kwargs):
+        percent = report(self, *args, **kwargs)
+        with lock:
+            first = self.id not in held
+            held.add(self.id)
+        if first:
+            time.sleep(HOLD_SECONDS)
+        return percent
+
+    Job.progress = progress
+
+
+if HOLD_SECONDS > 0:
+    hold_first_progress()
+if MEET_SECONDS > 0:
     sys.stdout = GraderStdout(sys.stdout)
