@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import forkserver
 from harness.crash import crash_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -116,21 +117,32 @@ class CollectedProcess:
     """A process started with pipes, whose stdout and stderr lines are collected as they come."""
 
     def __init__(
-        self, argv: list[str], env: dict[str, str], *, cwd: Path, script: Path | None = None
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        *,
+        cwd: Path,
+        script: Path | None = None,
+        fork: bool = False,
     ) -> None:
+        """Start ``argv``; with ``fork``, from the fork server when it can (see forkserver)."""
         self.stderr_lines: Output = Output(script)
         self.lines: Output = Output(script, self.stderr_lines)
         self._changed = threading.Condition()
-        self.proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
+        server = forkserver.fork_server(env) if fork and forkserver.enabled() else None
+        if server is not None and server.can_fork(argv, env):
+            self.proc = server.start(argv, env, cwd)
+        else:
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
         self._readers = [
             threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines), daemon=True),
             threading.Thread(
