@@ -1,7 +1,8 @@
-"""Start graded web apps from a process that has already imported FastAPI, uvicorn, redis-py.
+"""Start graded scripts from a process that has already imported FastAPI, uvicorn, redis-py.
 
-Every web grader starts the learner's app as ``python N-name.py``; most of the second
-that takes goes into importing FastAPI, pydantic, uvicorn and redis-py again. A fork
+Every grader starts the learner's script as ``python N-name.py``; most of the time that
+takes (a second for a web app, a third of one for a redis-py script) goes into importing
+FastAPI, pydantic, uvicorn and redis-py again. A fork
 server (as ``multiprocessing``'s ``forkserver``) pays for those imports once per pytest
 process: :class:`ForkServer` starts ``python -m harness.forkserver FD``, which imports
 :data:`PRELOAD` and then, for each request, forks a child that *is* ``python SCRIPT``:

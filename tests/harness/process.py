@@ -182,7 +182,8 @@ class LiveScript(CollectedProcess):
     def __init__(self, path: Path, env: dict[str, str], *, label: str, args: tuple[str, ...] = ()):
         self.path = path
         self.label = label
-        super().__init__([sys.executable, str(path), *args], env, cwd=path.parent, script=path)
+        argv = [sys.executable, str(path), *args]
+        super().__init__(argv, env, cwd=path.parent, script=path, fork=True)
 
     @property
     def stderr(self) -> str:
