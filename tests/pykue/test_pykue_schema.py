@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import pykue.web
 from pykue import check, job, keys, scripts
 from pykue.keys import FETCHED_FIELDS, FIXED_KEYS, JOB_FIELDS, LATER_FIELDS, STATES, Keys
 
@@ -136,3 +137,9 @@ def test_check_job_knows_the_states():
     by_id = re.search(r"local BY_ID = \{(.*?)\}", text).group(1)
     assert tuple(re.findall(r"'(\w+)'", by_id)) == check.BY_ID
     assert keys.STATES == STATES
+
+
+def test_the_dashboard_page_shows_every_state_once():
+    page = (Path(pykue.web.__file__).parent / "dashboard.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<button data-state="(\w+)"', page)
+    assert sorted(shown) == sorted(STATES)  # the page's script reads its states from these
