@@ -86,6 +86,7 @@ def command_env(redis_url: str, tmp_path: Path) -> dict[str, str]:
         REDIS_URL=redis_url,
         GRADE_STATE_FILE=str(tmp_path / "state.json"),
         NO_COLOR="1",
+        PYTEST_WORKERS="0",  # scripts/test's one-task runs: no worker processes to start
         PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
     )
     return env

@@ -113,6 +113,23 @@ def _target_of(item: pytest.Item) -> str | None:
     return str(folder) if folder else None
 
 
+GRADER_MODULE = re.compile(r"test_task(\d\d)_\w+\.py")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With ``--task``, leave other test modules uncollected (only ``test_taskNN_*`` grade)."""
+    wanted = config.getoption("--task")
+    if not wanted:
+        return None
+    if collection_path.is_dir():  # a folder without graders (tests/pykue, ...)
+        return not any(collection_path.glob("test_task[0-9][0-9]_*.py")) or None
+    name = collection_path.name
+    if name.startswith("test_") and name.endswith(".py"):
+        match = GRADER_MODULE.fullmatch(name)
+        return match is None or int(match.group(1)) not in wanted or None
+    return None
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = set(config.getoption("--task"))
