@@ -5,6 +5,12 @@ The process that saved a job runs one subscriber thread (:class:`EventHub`) that
 ``job.on`` and ``queue.on`` callbacks in the order the events happened. Lost messages
 (e.g. a pub/sub reconnect) cannot make a waiting creator hang: the hub also polls the
 state of the jobs it waits for.
+
+The hub subscribes only once events are wanted: a listener on the queue or on a job, or
+a ``wait_for_jobs()``. A producer that only saves (no listener, no wait) never receives
+the events of its own saves (a round of pub/sub parsing per job, on a second thread).
+Jobs saved before the subscription was live are polled once, right after it is, so the
+end of a job that finished meanwhile is still delivered.
 """
 
 from __future__ import annotations
@@ -80,6 +86,8 @@ class EventHub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._suspects: set[int] = set()  # seen finished by polling, event not yet here
+        self.wanted = False  # someone listens or waits: stay subscribed from now on
+        self.unheard: set[int] = set()  # saved while not subscribed: to poll once subscribed
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -92,6 +100,11 @@ class EventHub:
                     target=self._run, name=f"pykue-events-{self.conn.prefix}", daemon=True
                 )
                 self._thread.start()
+
+    def want(self) -> None:
+        """Events are wanted from now on (a listener, a wait): subscribe (in the background)."""
+        self.wanted = True
+        self.start()
 
     def ensure_subscribed(self, timeout: float = 5.0) -> None:
         """Return once the subscription is live; raise RedisUnavailable if it cannot be."""
@@ -113,8 +126,13 @@ class EventHub:
 
     # -- registration and waiting --------------------------------------------------------
 
-    def track(self, job: Job) -> None:
-        """Deliver events of ``job`` (just saved) to it; call with :attr:`lock` held."""
+    def track(self, job: Job, heard: bool = True) -> None:
+        """Deliver events of ``job`` (just saved) to it; call with :attr:`lock` held.
+
+        ``heard``: the subscription was live before the job was saved (else the job is
+        polled once when it is)."""
+        if not heard:
+            self.unheard.add(job.id)
         first = self.pending.get(job.id)
         if first is not None and first is not job:  # a duplicate of a unique job saved here
             self.aliases.setdefault(job.id, []).append(job)
@@ -166,6 +184,8 @@ class EventHub:
                             self.subscribed.set()
                         elif message["type"] == "message":
                             self._handle(message["data"])
+                    if self.unheard and self.subscribed.is_set():
+                        self._catch_up()
                     if time.monotonic() >= next_poll:
                         next_poll = time.monotonic() + self.poll_interval
                         self._poll()
@@ -230,12 +250,25 @@ class EventHub:
                 self.finished[job_id] = job
                 self.cond.notify_all()
 
+    def _catch_up(self) -> None:
+        """Poll, once, the jobs saved while not subscribed (the subscription is live now:
+        what happens to them from here on comes as events); deliver the ends found."""
+        with self.lock:
+            ids = [i for i in self.unheard if i in self.pending]
+            self.unheard.clear()
+        for start in range(0, len(ids), 2000):
+            self._poll_ids(ids[start : start + 2000], at_once=True)
+
     def _poll(self) -> None:
         """Find tracked jobs that finished without their event reaching us."""
         with self.lock:
             ids = list(self.pending)[:2000]
-        if not ids:
-            return
+        if ids:
+            self._poll_ids(ids, at_once=False)
+
+    def _poll_ids(self, ids: list[int], at_once: bool) -> None:
+        """Deliver the end of the jobs ``ids`` found finished; ``at_once`` False: only of
+        those found finished by the previous poll too (the event may be on its way)."""
         pipe = self.conn.client.pipeline(transaction=False)
         for job_id in ids:
             pipe.hmget(self.conn.keys.job(job_id), "state", "result", "error")
@@ -243,7 +276,7 @@ class EventHub:
         for job_id, (state, result, error) in zip(ids, rows, strict=True):
             if state not in TERMINAL and state is not None:
                 continue
-            if job_id not in self._suspects:
+            if not at_once and job_id not in self._suspects:
                 # maybe its event is still on the way: decide at the next poll
                 self._suspects.add(job_id)
                 continue
@@ -256,6 +289,7 @@ class EventHub:
                 elif state == "failed":
                     self.deliver(job_id, "failed", [error or ""])
                 else:  # removed (or remove_on_complete): finished, nothing to report
+                    job.state = "removed"
                     job._finished = True
                     for alias in self.aliases.pop(job_id, ()):
                         alias._finished = True
