@@ -242,8 +242,13 @@ class RedisBackend(Backend):
         self.hub.deliver(job.id, event, args, job=job)
 
     def listen(self) -> None:
-        if not self.closed:
-            self.hub.want()
+        if self.closed:
+            return
+        self.hub.want()
+        try:  # events from here on reach the new listener
+            self.conn.call(self.hub.ensure_subscribed)
+        except PykueError:
+            pass  # the hub keeps trying (and polls the jobs it waits for once it is back)
 
     def watch(self, job: Job) -> None:
         hub = self.hub

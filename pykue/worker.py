@@ -78,6 +78,7 @@ class WorkerGroup:
         self._finish = scripts.load("move_to_finished")
         self._give_back = scripts.load("move_to_inactive")
         self._batch = scripts.load("move_batch")
+        self._pipelined: bool | None = None  # see _pipelined_wait
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -249,24 +250,73 @@ class WorkerGroup:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
         q = self.conn
         backoff = 0.05
+        idle = False  # the last fetch found nothing: wait for a wake-up token first
         while not self.stopping.is_set() and not self.closed:
             try:
                 q.prepare()
                 token = self._new_token()
-                job = self._hold(
-                    self._eval(client, self._fetch, [q.keys.base, self.type, token, q.lease_ms]),
-                    token,
-                )
+                args = [q.keys.base, self.type, token, q.lease_ms]
+                if idle:
+                    fields = self._wait_then_eval(client, self._fetch, args)
+                else:
+                    fields = self._eval(client, self._fetch, args)
+                job = self._hold(fields, token)
                 self._back()
                 if job is not None:
+                    if self.stopping.is_set():  # taken while shutdown began: not to run
+                        self._give_back_held(client, [job])
+                        return None
                     return job
-                client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
+                idle = True
                 backoff = 0.05
             except redis.RedisError as exc:
+                idle = False
                 self._report(exc)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
         return None
+
+    def _pipelined_wait(self, client: redis.Redis) -> bool:
+        """True on a real Redis, which drops the queued commands of a client that went
+        away while blocked (fakeredis's server would still run the fetch: a job taken
+        for nobody until its lease lapses). Asked once per group."""
+        if self._pipelined is None:
+            try:
+                self._pipelined = "redis_version" in client.info("server")
+            except redis.ResponseError:  # no INFO: not a real Redis
+                self._pipelined = False
+        return self._pipelined
+
+    def _wait_then_eval(self, client: redis.Redis, script: scripts.Script, args: list) -> Any:
+        """BLPOP the notify list (up to IDLE_WAIT s), then run ``script``: both sent at once.
+
+        Redis reads a blocked client's next command only once its BLPOP returns, so the
+        fetch runs the moment a wake-up token arrives, without a round trip back to us.
+        """
+        notify = self.conn.keys.notify(self.type)
+        conn = getattr(client, "connection", None)
+        if conn is None or not self._pipelined_wait(client):  # one after the other
+            client.blpop([notify], timeout=IDLE_WAIT)
+            return self._eval(client, script, args)
+        keys = self.conn.keys.fixed
+        try:
+            conn.send_packed_command(
+                conn.pack_commands(
+                    [
+                        ("BLPOP", notify, IDLE_WAIT),
+                        ("EVALSHA", script.sha, len(keys), *keys, *args),
+                    ]
+                )
+            )
+            conn.read_response()  # the token, or None after IDLE_WAIT
+            try:
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                pass
+        except BaseException:
+            conn.disconnect()  # a half-read reply must not be read as the next one's
+            raise
+        return script(client, keys, args)
 
     def _complete(self, client: redis.Redis, job: Job, outcome: str, payload: str) -> Job | None:
         """Finish ``job`` and (unless stopping) fetch the next, in one script call."""
