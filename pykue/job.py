@@ -83,6 +83,8 @@ MAX_DEPTH = 64  # nesting levels job data may have (what the web apps accept at 
 
 def has_lone_surrogate(text: str) -> bool:
     """True for text that UTF-8 cannot carry (a lone surrogate such as "\\ud800")."""
+    if text.isascii():  # the common case, checked in C without encoding
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

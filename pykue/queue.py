@@ -202,8 +202,8 @@ class Queue(Emitter):
         they are taken; a worker killed while holding them loses none (the stall sweep
         returns them and they run again). Test mode accepts it and runs jobs one by one.
         """
-        if not isinstance(prefetch, int) or isinstance(prefetch, bool) or prefetch < 1:
-            raise ValueError(f"prefetch must be an int of at least 1, not {prefetch!r}")
+        if not isinstance(prefetch, int) or isinstance(prefetch, bool) or not 1 <= prefetch <= 1000:
+            raise ValueError(f"prefetch must be an int from 1 to 1000, not {prefetch!r}")
         self.link.backend.process(job_type, handler, concurrency, prefetch)
 
     def run(self, timeout: float = 5) -> None:

@@ -2,15 +2,17 @@
 
 Per job in steady state a worker thread makes ONE round trip: ``move_to_finished.lua``
 finishes the current job and hands back the next. Idle threads block on BLPOP of the
-type's notify list (short timeout). The heartbeat thread renews the leases of all the
-group's active jobs in one call, promotes delayed jobs and sweeps stalled ones.
+type's notify list (short timeout), sent together with the fetch that follows. The
+heartbeat thread renews the leases of all the group's active jobs in one call, promotes
+delayed jobs and sweeps stalled ones.
 
 With ``prefetch=K`` (K > 1) a worker thread takes up to K jobs in one call
 (``move_batch.lua``), each active under its own lease token, runs them one after the
 other, and finishes them all in the call that takes the next K: one round trip per K
-jobs. A finished job is reported at the latest :data:`FLUSH_AFTER` s after it ended.
-Until then it stays active (leased, renewed by the heartbeat): a worker killed before
-its report loses nothing, the jobs come back by the stall sweep and run again.
+jobs. A finished job is reported with its batch, or before the batch's next job starts
+once it has waited :data:`FLUSH_AFTER` s. Until then it stays active (leased, renewed by
+the heartbeat): a worker killed before its report loses nothing, the jobs come back by
+the stall sweep and run again.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 QUIET = 5.0  # s after Redis came back in which a stale connection's failure is no news
-FLUSH_AFTER = 0.1  # s a prefetching worker may keep a finished job before reporting it
+FLUSH_AFTER = 0.1  # s after which a prefetching worker reports its finished jobs early
 
 
 class WorkerGroup:

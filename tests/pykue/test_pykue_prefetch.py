@@ -198,7 +198,7 @@ def test_shutdown_gives_back_the_prefetched_jobs_it_never_started(make_queue):
 
 
 def test_prefetch_must_be_a_positive_int(queue):
-    for bad in (0, -1, 1.5, True, "4"):
+    for bad in (0, -1, 1001, 1.5, True, "4"):
         with pytest.raises(ValueError, match="prefetch"):
             queue.process("work", lambda job: None, prefetch=bad)
 
