@@ -39,6 +39,9 @@ Rows:
   pykue         job.save() one at a time (create_bulk in drain) from a producer queue object
                 that is shut down after its saves; queue.process(type, handler, concurrency=C)
                 in the worker; finished when queue.count("complete") reaches N.
+  pykue-prefetch  the same with queue.process(type, handler, prefetch=16): the worker takes
+                up to 16 jobs per script call and finishes them in the call that takes the
+                next 16 (each job still leased and fenced on its own).
   pykue-events  Kue's and the course's usage: the producer is the creator and waits for
                 all its jobs' "complete" events (wait_for_jobs); time ends when it has them.
   rq            RQ SimpleWorker (no fork per job), work(max_jobs=N); RQ has no in-process
@@ -82,11 +85,24 @@ from pathlib import Path
 import bench_systems as systems
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ("raw", "pykue", "pykue-events", "rq", "bullmq", "arq", "saq", "huey", "dramatiq", "kue")
+SYSTEMS = (
+    "raw",
+    "pykue",
+    "pykue-prefetch",
+    "pykue-events",
+    "rq",
+    "bullmq",
+    "arq",
+    "saq",
+    "huey",
+    "dramatiq",
+    "kue",
+)
 MODES = ("drain", "e2e", "live")
 LABELS = {
     "raw": "raw redis-py LPUSH/BRPOP loop",
     "pykue": "pykue",
+    "pykue-prefetch": f"pykue, prefetch={systems.PREFETCH}",
     "pykue-events": "pykue, creator hears events",
     "rq": "RQ SimpleWorker",
     "bullmq": "BullMQ-Python",
@@ -100,6 +116,7 @@ LABELS = {
 NEEDS = {
     "raw": ["redis"],
     "pykue": ["pykue"],
+    "pykue-prefetch": ["pykue"],
     "pykue-events": ["pykue"],
     "rq": ["rq"],
     "bullmq": ["bullmq"],
@@ -113,7 +130,7 @@ NEEDS = {
 DEFAULT_CONCURRENCY = {"pykue": (1, 2, 4), "bullmq": (1, 2), "kue": (1, 2), "dramatiq": (1, 8)}
 MAX_CONCURRENCY = {"rq": 1}
 # The peers use commands fakeredis's TCP server lacks or differs on (INFO, CLIENT ...).
-FAKE_OK = ("raw", "pykue", "pykue-events")
+FAKE_OK = ("raw", "pykue", "pykue-prefetch", "pykue-events")
 LIVE_SETTLE_S = 0.3  # a live worker starts this long before it reports "ready"
 READY_TIMEOUT_S = 60
 WARM_UP_JOBS = 50

@@ -29,6 +29,7 @@ from pathlib import Path
 JOB_TYPE = "noop"
 BATCH = 1000  # jobs per pipelined bulk call
 POLL_S = 0.001  # completion-count poll, only after the worker saw its N-th job
+PREFETCH = 16  # the pykue-prefetch row's queue.process(..., prefetch=PREFETCH)
 
 
 def noop(*_args, **_kwargs) -> None:
@@ -234,7 +235,7 @@ class PykueCreator(PykueProducer):
         return time.monotonic()
 
 
-def pykue_worker(ctx) -> None:
+def pykue_worker(ctx, prefetch: int = 1) -> None:
     import pykue
 
     queue = pykue.create_queue(redis_url=ctx.url, prefix="bench")
@@ -244,7 +245,9 @@ def pykue_worker(ctx) -> None:
     def handler(job):
         done.tick()
 
-    ctx.begin(lambda: queue.process(JOB_TYPE, handler, concurrency=ctx.concurrency))
+    ctx.begin(
+        lambda: queue.process(JOB_TYPE, handler, concurrency=ctx.concurrency, prefetch=prefetch)
+    )
     done.event.wait()
     poll_until(lambda: queue.count("complete") >= ctx.jobs)
     ctx.finished()
@@ -637,6 +640,7 @@ class KueProducer(Producer):
 PRODUCERS = {
     "raw": RawProducer,
     "pykue": PykueProducer,
+    "pykue-prefetch": PykueProducer,
     "pykue-events": PykueCreator,
     "rq": RqProducer,
     "bullmq": BullmqProducer,
@@ -648,6 +652,7 @@ PRODUCERS = {
 WORKERS = {
     "raw": raw_worker,
     "pykue": pykue_worker,
+    "pykue-prefetch": lambda ctx: pykue_worker(ctx, prefetch=PREFETCH),
     "pykue-events": pykue_worker,
     "rq": rq_worker,
     "bullmq": bullmq_worker,

@@ -88,13 +88,18 @@ class Backend(ABC):
     def listen(self) -> None:
         """Queue-level listeners were added: make sure events reach them."""
 
+    def watch(self, job: Job) -> None:  # noqa: B027 - most backends need nothing here
+        """A listener was added to ``job`` after it was saved: make sure events reach it."""
+
     @abstractmethod
     def wait(self, jobs: list[Job] | None, timeout: float | None) -> bool:
         """Block until the jobs (default: all saved here) are finished."""
 
     @abstractmethod
-    def process(self, job_type: str, handler: Callable[..., Any], concurrency: int) -> None:
-        """Run ``handler`` on jobs of ``job_type``."""
+    def process(
+        self, job_type: str, handler: Callable[..., Any], concurrency: int, prefetch: int = 1
+    ) -> None:
+        """Run ``handler`` on jobs of ``job_type`` (``prefetch``: jobs taken per call)."""
 
     @abstractmethod
     def shutdown(self, timeout: float, hurry: threading.Event | None) -> None:

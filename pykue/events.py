@@ -5,6 +5,14 @@ The process that saved a job runs one subscriber thread (:class:`EventHub`) that
 ``job.on`` and ``queue.on`` callbacks in the order the events happened. Lost messages
 (e.g. a pub/sub reconnect) cannot make a waiting creator hang: the hub also polls the
 state of the jobs it waits for.
+
+The hub subscribes only once events are wanted: a listener on the queue or on a job, or
+a ``wait_for_jobs()``. A producer that only saves (no listener, no wait) never receives
+the events of its own saves (a round of pub/sub parsing per job, on a second thread).
+Jobs saved before the subscription was live are polled once, right after it is, so the
+end of a job that finished meanwhile is still delivered: the poll is followed by a marker
+published on the channel, and what it found is applied when the marker comes back, after
+every event published before the poll (so a poll never overtakes an event in flight).
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -25,6 +34,7 @@ if TYPE_CHECKING:
     from pykue.redis_conn import RedisConnection
 
 TERMINAL = ("complete", "failed")
+MARK = "pykue-catch-up:"  # a marker on the events channel (not JSON: others ignore it)
 
 
 def apply_event(job: Job, event: str, args: list) -> None:
@@ -80,6 +90,9 @@ class EventHub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._suspects: set[int] = set()  # seen finished by polling, event not yet here
+        self.wanted = False  # someone listens or waits: stay subscribed from now on
+        self.unheard: set[int] = set()  # saved while not subscribed: to poll once subscribed
+        self._marks: dict[str, list] = {}  # marker -> the catch-up poll's finished rows
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -92,6 +105,11 @@ class EventHub:
                     target=self._run, name=f"pykue-events-{self.conn.prefix}", daemon=True
                 )
                 self._thread.start()
+
+    def want(self) -> None:
+        """Events are wanted from now on (a listener, a wait): subscribe (in the background)."""
+        self.wanted = True
+        self.start()
 
     def ensure_subscribed(self, timeout: float = 5.0) -> None:
         """Return once the subscription is live; raise RedisUnavailable if it cannot be."""
@@ -113,8 +131,16 @@ class EventHub:
 
     # -- registration and waiting --------------------------------------------------------
 
-    def track(self, job: Job) -> None:
-        """Deliver events of ``job`` (just saved) to it; call with :attr:`lock` held."""
+    def track(self, job: Job, heard: bool = True) -> None:
+        """Deliver events of ``job`` (just saved) to it; call with :attr:`lock` held.
+
+        ``heard``: the subscription was live before the job was saved (else the job is
+        polled once when it is)."""
+        if not heard:
+            self.unheard.add(job.id)  # polled by _catch_up once subscribed
+        if self._marks:  # tracked anew (a restart): what a catch-up poll saw is stale
+            for marker, rows in self._marks.items():
+                self._marks[marker] = [row for row in rows if row[0] != job.id]
         first = self.pending.get(job.id)
         if first is not None and first is not job:  # a duplicate of a unique job saved here
             self.aliases.setdefault(job.id, []).append(job)
@@ -166,12 +192,15 @@ class EventHub:
                             self.subscribed.set()
                         elif message["type"] == "message":
                             self._handle(message["data"])
+                    if self.unheard and self.subscribed.is_set():
+                        self._catch_up()
                     if time.monotonic() >= next_poll:
                         next_poll = time.monotonic() + self.poll_interval
                         self._poll()
             except redis.RedisError as exc:
                 self.last_error = exc
                 self.subscribed.clear()
+                self._marks.clear()  # their markers may be lost: the regular poll covers them
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 1.0)
                 next_poll = time.monotonic()  # catch up on what we may have missed
@@ -192,6 +221,9 @@ class EventHub:
     def _handle(self, raw: str) -> None:
         """One message: an event, or a JSON array of events (a worker's "complete" of one
         job and "start" of the next come in one message), delivered in order."""
+        if raw.startswith(MARK):
+            self._settle(raw)
+            return
         try:
             message = json.loads(raw)
         except ValueError:
@@ -230,6 +262,36 @@ class EventHub:
                 self.finished[job_id] = job
                 self.cond.notify_all()
 
+    def _catch_up(self) -> None:
+        """Poll, once, the jobs saved while not subscribed (the subscription is live now:
+        what happens to them from here on comes as events). What it finds finished is
+        applied by :meth:`_settle` when the marker published after the poll comes back."""
+        with self.lock:
+            ids = [i for i in self.unheard if i in self.pending]
+            self.unheard.clear()
+        if not ids:
+            return
+        marker = MARK + uuid.uuid4().hex
+        pipe = self.conn.client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hmget(self.conn.keys.job(job_id), "state", "result", "error")
+        pipe.publish(self.conn.keys.events, marker)
+        rows = pipe.execute()[:-1]
+        with self.lock:
+            self._marks[marker] = [
+                (job_id, *row)
+                for job_id, row in zip(ids, rows, strict=True)
+                if (row[0] in TERMINAL or row[0] is None) and job_id in self.pending
+            ]
+
+    def _settle(self, marker: str) -> None:
+        """The marker of a catch-up poll is back: every event published before the poll
+        has been delivered; deliver the ends the poll found that no event brought."""
+        with self.lock:
+            rows = self._marks.pop(marker, ())
+        for job_id, state, result, error in rows:
+            self._end_found(job_id, state, result, error)
+
     def _poll(self) -> None:
         """Find tracked jobs that finished without their event reaching us."""
         with self.lock:
@@ -247,18 +309,23 @@ class EventHub:
                 # maybe its event is still on the way: decide at the next poll
                 self._suspects.add(job_id)
                 continue
-            with self.cond:
-                job = self.pending.get(job_id)
-                if job is None or job._finished:
-                    continue
-                if state == "complete":
-                    self.deliver(job_id, "complete", [json.loads(result) if result else None])
-                elif state == "failed":
-                    self.deliver(job_id, "failed", [error or ""])
-                else:  # removed (or remove_on_complete): finished, nothing to report
-                    job._finished = True
-                    for alias in self.aliases.pop(job_id, ()):
-                        alias._finished = True
-                    self.pending.pop(job_id, None)
-                    self._suspects.discard(job_id)
-                    self.cond.notify_all()
+            self._end_found(job_id, state, result, error)
+
+    def _end_found(self, job_id: int, state: str | None, result, error) -> None:
+        """Deliver the end of a tracked job found by polling (``state`` None: removed)."""
+        with self.cond:
+            job = self.pending.get(job_id)
+            if job is None or job._finished:
+                return
+            if state == "complete":
+                self.deliver(job_id, "complete", [json.loads(result) if result else None])
+            elif state == "failed":
+                self.deliver(job_id, "failed", [error or ""])
+            else:  # removed (or remove_on_complete): finished, nothing to report
+                job.state = "removed"
+                job._finished = True
+                for alias in self.aliases.pop(job_id, ()):
+                    alias._finished = True
+                self.pending.pop(job_id, None)
+                self._suspects.discard(job_id)
+                self.cond.notify_all()

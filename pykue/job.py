@@ -69,6 +69,7 @@ class Storage(Protocol):
     def set_state(self, job: Job, state: str, delay_ms: int) -> None: ...
     def restart(self, job_id: int, states: list[str], job: Job | None) -> bool: ...
     def read_fields(self, job_id: int, names: list[str]) -> list[str | None]: ...
+    def watch(self, job: Job) -> None: ...
 
 
 class Link(Protocol):
@@ -82,6 +83,8 @@ MAX_DEPTH = 64  # nesting levels job data may have (what the web apps accept at 
 
 def has_lone_surrogate(text: str) -> bool:
     """True for text that UTF-8 cannot carry (a lone surrogate such as "\\ud800")."""
+    if text.isascii():  # the common case, checked in C without encoding
+        return False
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -237,6 +240,13 @@ class Job(Emitter):
             return self
         if callback is not None:
             callback(None)
+        return self
+
+    def on(self, event: str, fn: Callable[..., Any]) -> Job:
+        """Call ``fn`` each time ``event`` happens to this job; returns the job."""
+        super().on(event, fn)
+        if self.id is not None and not self._finished:  # saved: its events must reach it
+            self.link.backend.watch(self)
         return self
 
     def emit(self, event: str, *args: Any) -> Job:

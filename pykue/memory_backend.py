@@ -130,7 +130,10 @@ class MemoryBackend(Backend):
     def wait(self, jobs: list[Job] | None, timeout: float | None) -> bool:
         return True  # saved jobs ran (or will never run) already
 
-    def process(self, job_type: str, handler: Callable[..., Any], concurrency: int) -> None:
+    def process(
+        self, job_type: str, handler: Callable[..., Any], concurrency: int, prefetch: int = 1
+    ) -> None:
+        # prefetch is accepted and ignored: jobs run here one by one, in this thread
         self._handlers[job_type] = handler
         if self.run_jobs:
             waiting = [j for j in self.saved if j.type == job_type]

@@ -183,13 +183,28 @@ class Queue(Emitter):
 
     # -- processing ----------------------------------------------------------------------
 
-    def process(self, job_type: str, handler: Callable[..., Any], concurrency: int = 1) -> None:
+    def process(
+        self,
+        job_type: str,
+        handler: Callable[..., Any],
+        concurrency: int = 1,
+        *,
+        prefetch: int = 1,
+    ) -> None:
         """Run ``handler`` on jobs of ``job_type`` in ``concurrency`` background workers.
 
         Handler forms: ``(job, done)``; ``(job)`` returning a result or raising;
         ``async def (job)``. Returns at once.
+
+        ``prefetch=K`` (opt-in, K > 1): each worker takes up to K jobs in one call, each
+        leased and fenced on its own, runs them in turn and finishes them together with
+        taking the next K (one round trip per K jobs). Their leases and TTLs start when
+        they are taken; a worker killed while holding them loses none (the stall sweep
+        returns them and they run again). Test mode accepts it and runs jobs one by one.
         """
-        self.link.backend.process(job_type, handler, concurrency)
+        if not isinstance(prefetch, int) or isinstance(prefetch, bool) or not 1 <= prefetch <= 1000:
+            raise ValueError(f"prefetch must be an int from 1 to 1000, not {prefetch!r}")
+        self.link.backend.process(job_type, handler, concurrency, prefetch)
 
     def run(self, timeout: float = 5) -> None:
         """Block until SIGINT/SIGTERM, then :meth:`shutdown` (``timeout``); returns normally.

@@ -46,20 +46,26 @@ class RedisBackend(Backend):
         self.hub = EventHub(conn, listeners._fire, poll_interval=poll_interval)
         self.groups: list[WorkerGroup] = []
         self.closed = False
+        self._add = scripts.load("add_job")
 
     # -- saving and moving jobs ----------------------------------------------------------
 
     def save(self, job: Job) -> None:
         if job.id is not None:
             raise PykueError(f"job {job.id} is already saved")
-        conn = self.conn
+        conn, hub = self.conn, self.hub
         signals.install_guard()
-        conn.prepare()
-        conn.call(lambda: self.hub.ensure_subscribed())
-        script = scripts.load("add_job")
+        if not conn.scripts_loaded:
+            conn.prepare()
+        # Subscribe first only if someone listens (the job, the queue, a wait): a producer
+        # that only saves never hears its own events (see pykue.events).
+        heard = hub.subscribed.is_set()
+        if not heard and (hub.wanted or job._listeners):
+            conn.call(hub.ensure_subscribed)
+            heard = True
         args = [conn.keys.base, *add_args(job)]
-        with self.hub.lock:  # events of the new id wait until it is tracked
-            reply = conn.call(lambda: script(conn.client, conn.keys.fixed, args))
+        with hub.lock:  # events of the new id wait until it is tracked
+            reply = conn.evalsha(self._add, args)
             if isinstance(reply, list):  # saved with a unique key: [id, duplicate, (state)]
                 job.id, job.duplicate = int(reply[0]), bool(int(reply[1]))
             else:
@@ -71,15 +77,18 @@ class RedisBackend(Backend):
                     return
             else:
                 job.state = "delayed" if job.delay_ms else "inactive"
-            self.hub.track(job)
+            hub.track(job, heard)
 
     def save_bulk(self, jobs: list[Job]) -> None:
         if not jobs:
             return
-        conn = self.conn
+        conn, hub = self.conn, self.hub
         conn.prepare()
-        conn.call(lambda: self.hub.ensure_subscribed())
-        script = scripts.load("add_job")
+        heard = hub.subscribed.is_set()
+        if not heard and (hub.wanted or any(job._listeners for job in jobs)):
+            conn.call(hub.ensure_subscribed)
+            heard = True
+        script = self._add
 
         def run() -> list[Any]:
             script.ensure_loaded(conn.client)
@@ -88,12 +97,12 @@ class RedisBackend(Backend):
                 script.queue_on(pipe, conn.keys.fixed, [conn.keys.base, *add_args(job)])
             return pipe.execute()
 
-        with self.hub.lock:
+        with hub.lock:
             ids = conn.call(run)
             for job, job_id in zip(jobs, ids, strict=True):
                 job.id = int(job_id)
                 job.state = "inactive"
-                self.hub.track(job)
+                hub.track(job, heard)
 
     def progress(self, job: Job, percent: int, data: Any, data_json: str) -> None:
         if job._token is None:  # not running here: only this process hears of it
@@ -120,6 +129,7 @@ class RedisBackend(Backend):
 
     def restart(self, job_id: int, states: list[str], job: Job | None) -> bool:
         self.conn.prepare()
+        heard = self.hub.subscribed.is_set()
         with self.hub.lock:
             if int(self.conn.run("restart_job", job_id, *states)) != 1:
                 return False
@@ -129,7 +139,7 @@ class RedisBackend(Backend):
                 obj.stalls = 0
                 if obj is tracked or obj.id in self.hub.pending:
                     obj._finished = False
-                    self.hub.track(obj)
+                    self.hub.track(obj, heard)
         return True
 
     # -- reading -------------------------------------------------------------------------
@@ -232,18 +242,37 @@ class RedisBackend(Backend):
         self.hub.deliver(job.id, event, args, job=job)
 
     def listen(self) -> None:
-        if not self.closed:
-            self.hub.start()
+        if self.closed:
+            return
+        self.hub.want()
+        try:  # events from here on reach the new listener
+            self.conn.call(self.hub.ensure_subscribed)
+        except PykueError:
+            pass  # the hub keeps trying (and polls the jobs it waits for once it is back)
+
+    def watch(self, job: Job) -> None:
+        hub = self.hub
+        if self.closed or hub.subscribed.is_set() or job.id not in hub.pending:
+            return
+        hub.want()
+        try:  # from here on its events reach it; its end, if it came already, by polling
+            self.conn.call(hub.ensure_subscribed)
+        except PykueError:
+            pass  # the hub keeps trying, and polls the job once it is subscribed
 
     def wait(self, jobs: list[Job] | None, timeout: float | None) -> bool:
+        if not self.closed:
+            self.hub.want()
         with signals.stop_event() as stop:
             return self.hub.wait(jobs, timeout, stop.is_set)
 
-    def process(self, job_type: str, handler: Callable[..., Any], concurrency: int) -> None:
+    def process(
+        self, job_type: str, handler: Callable[..., Any], concurrency: int, prefetch: int = 1
+    ) -> None:
         if self.closed:
             raise PykueError("this queue was shut down")
         signals.install_guard()  # a SIGTERM before run() starts waiting still stops cleanly
-        group = WorkerGroup(self.conn, self.link, job_type, handler, concurrency)
+        group = WorkerGroup(self.conn, self.link, job_type, handler, concurrency, prefetch)
         self.groups.append(group)
         group.start()
 

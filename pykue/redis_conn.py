@@ -50,6 +50,7 @@ class RedisConnection:
             client is None and CLUSTER_SCHEME in (redis_url or os.environ.get("REDIS_URL") or "")
         )
         self.pool: redis.ConnectionPool | None = None
+        self.lean = False
         if self.cluster:
             self._init_cluster(redis_url, client)
             return
@@ -65,6 +66,8 @@ class RedisConnection:
             self.url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_URL
             self.pool = redis.ConnectionPool.from_url(self.url, decode_responses=True, **TIMEOUTS)
         self.client = redis.Redis(connection_pool=self.pool)
+        # the lean EVALSHA path (evalsha) needs redis-py's own socket connections
+        self.lean = self.pool.connection_class.__module__ == "redis.connection"
 
     def _init_cluster(self, redis_url: str | None, client: RedisCluster | None) -> None:
         """A Redis Cluster client: every key of the queue has the hash tag ``{prefix}``, so
@@ -113,8 +116,38 @@ class RedisConnection:
 
     def run(self, name: str, *args: Any) -> Any:
         """Run the script ``lua/<name>.lua`` with ``args`` after the key prefix."""
-        script = scripts.load(name)
-        return self.call(lambda: script(self.client, self.keys.fixed, [self.keys.base, *args]))
+        return self.evalsha(scripts.load(name), [self.keys.base, *args])
+
+    def evalsha(self, script: scripts.Script, args: list[Any]) -> Any:
+        """Run ``script`` (KEYS = the fixed keys) with ``args``; pykue errors on failure.
+
+        EVALSHA on a connection of the pool, without redis-py's per-command layers (retry
+        wrapper, response callbacks); the pool still checks the connection it hands out
+        (a stale one is reconnected). NOSCRIPT, a cluster and in-process fakeredis go
+        through :class:`pykue.scripts.Script`.
+        """
+        keys = self.keys.fixed
+        pool = self.pool
+        if pool is not None and self.lean:
+            try:
+                conn = pool.get_connection("EVALSHA")
+            except redis.RedisError as exc:
+                raise self.translate(exc) from None
+            try:
+                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                pass
+            except redis.exceptions.ResponseError as exc:  # the reply was read: conn is fine
+                raise self.translate(exc) from None
+            except BaseException as exc:
+                conn.disconnect()  # a half-read reply must not be read as the next one's
+                if isinstance(exc, redis.RedisError):
+                    raise self.translate(exc) from None
+                raise
+            finally:
+                pool.release(conn)
+        return self.call(lambda: script(self.client, keys, args))
 
     def disconnect(self) -> None:
         """Close every connection (wakes threads blocked in BLPOP or pub/sub reads)."""

@@ -1,13 +1,17 @@
 """The Lua scripts that make every state change: loaded from ``lua/``, run with EVALSHA.
 
-Each script is ``lua/_lib.lua`` (shared helpers) followed by the file named after the move
-it makes. EVALSHA sends only the hash; on NOSCRIPT (a restarted or new Redis) the script
-is loaded again and the call repeated.
+Each script is the file named after the move it makes, preceded by what it needs of
+``lua/_lib.lua`` (the shared helpers): the lib's opening lines (the key bindings), then
+only the helper functions the script calls, directly or through other helpers, in the
+lib's order. Redis runs a script's whole text on every call, so each helper a script
+does not use would cost a closure per call. EVALSHA sends only the hash; on NOSCRIPT
+(a restarted or new Redis) the script is loaded again and the call repeated.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -63,12 +67,46 @@ def load_all(client: redis.Redis) -> None:
     pipe.execute()
 
 
+_FUNCTION = re.compile(r"^local function (\w+)", re.M)
+
+
+@cache
+def lib_parts() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``lua/_lib.lua`` split: its opening (up to the first helper) and (name, text) of
+    each helper function, in order (a helper's text starts after the previous one)."""
+    lib = (LUA_DIR / "_lib.lua").read_text(encoding="utf-8")
+    starts = [m.start() for m in _FUNCTION.finditer(lib)]
+    head = lib[: starts[0]] if starts else lib
+    parts = []
+    for i, start in enumerate(starts):
+        text = lib[start : starts[i + 1] if i + 1 < len(starts) else len(lib)]
+        parts.append((_FUNCTION.match(text, 0).group(1), text))
+    return head, tuple(parts)
+
+
+def _calls(code: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.:]){name}\(", code) is not None
+
+
+def with_lib(body: str) -> str:
+    """``body`` preceded by the lib's opening and the helpers it needs (transitively)."""
+    head, parts = lib_parts()
+    needed: set[str] = set()
+    wanted = [body]
+    while wanted:
+        code = wanted.pop()
+        for name, text in parts:
+            if name not in needed and _calls(code, name):
+                needed.add(name)
+                wanted.append(text)
+    return head + "".join(text for name, text in parts if name in needed) + "\n" + body
+
+
 @cache
 def load(name: str) -> Script:
-    """The script ``lua/<name>.lua`` with the shared helpers in front."""
-    lib = (LUA_DIR / "_lib.lua").read_text(encoding="utf-8")
+    """The script ``lua/<name>.lua`` with the shared helpers it uses in front."""
     body = (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
-    return Script(name, lib + "\n" + body)
+    return Script(name, with_lib(body))
 
 
 SCRIPT_NAMES = tuple(sorted(p.stem for p in LUA_DIR.glob("*.lua") if not p.stem.startswith("_")))

@@ -2,8 +2,17 @@
 
 Per job in steady state a worker thread makes ONE round trip: ``move_to_finished.lua``
 finishes the current job and hands back the next. Idle threads block on BLPOP of the
-type's notify list (short timeout). The heartbeat thread renews the leases of all the
-group's active jobs in one call, promotes delayed jobs and sweeps stalled ones.
+type's notify list (short timeout), sent together with the fetch that follows. The
+heartbeat thread renews the leases of all the group's active jobs in one call, promotes
+delayed jobs and sweeps stalled ones.
+
+With ``prefetch=K`` (K > 1) a worker thread takes up to K jobs in one call
+(``move_batch.lua``), each active under its own lease token, runs them one after the
+other, and finishes them all in the call that takes the next K: one round trip per K
+jobs. A finished job is reported with its batch, or before the batch's next job starts
+once it has waited :data:`FLUSH_AFTER` s. Until then it stays active (leased, renewed by
+the heartbeat): a worker killed before its report loses nothing, the jobs come back by
+the stall sweep and run again.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ if TYPE_CHECKING:
 
 IDLE_WAIT = 0.5  # s an idle worker blocks on BLPOP before it looks again
 QUIET = 5.0  # s after Redis came back in which a stale connection's failure is no news
+FLUSH_AFTER = 0.1  # s after which a prefetching worker reports its finished jobs early
 
 
 class WorkerGroup:
@@ -44,6 +54,7 @@ class WorkerGroup:
         job_type: str,
         handler: Callable[..., Any],
         concurrency: int,
+        prefetch: int = 1,
     ):
         self.conn = conn
         self.link = link  # what the jobs this group fetches talk to
@@ -51,6 +62,7 @@ class WorkerGroup:
         self.handler = handler
         self.kind = handler_kind(handler)
         self.concurrency = max(1, int(concurrency))
+        self.prefetch = max(1, int(prefetch))
         self.name = uuid.uuid4().hex[:12]
         self._tokens = itertools.count(1)
         self.stopping = threading.Event()  # take no new jobs
@@ -67,13 +79,16 @@ class WorkerGroup:
         self._fetch = scripts.load("move_to_active")
         self._finish = scripts.load("move_to_finished")
         self._give_back = scripts.load("move_to_inactive")
+        self._batch = scripts.load("move_batch")
+        self._pipelined: bool | None = None  # see _pipelined_wait
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        target = self._slot if self.prefetch == 1 else self._batch_slot
         for slot in range(self.concurrency):
             thread = threading.Thread(
-                target=self._slot, name=f"pykue-worker-{self.type}-{slot}", daemon=True
+                target=target, name=f"pykue-worker-{self.type}-{slot}", daemon=True
             )
             self.threads.append(thread)
             thread.start()
@@ -237,24 +252,73 @@ class WorkerGroup:
         """Fetch a job, blocking (BLPOP) while there is none; None when stopping."""
         q = self.conn
         backoff = 0.05
+        idle = False  # the last fetch found nothing: wait for a wake-up token first
         while not self.stopping.is_set() and not self.closed:
             try:
                 q.prepare()
                 token = self._new_token()
-                job = self._hold(
-                    self._eval(client, self._fetch, [q.keys.base, self.type, token, q.lease_ms]),
-                    token,
-                )
+                args = [q.keys.base, self.type, token, q.lease_ms]
+                if idle:
+                    fields = self._wait_then_eval(client, self._fetch, args)
+                else:
+                    fields = self._eval(client, self._fetch, args)
+                job = self._hold(fields, token)
                 self._back()
                 if job is not None:
+                    if self.stopping.is_set():  # taken while shutdown began: not to run
+                        self._give_back_held(client, [job])
+                        return None
                     return job
-                client.blpop([q.keys.notify(self.type)], timeout=IDLE_WAIT)
+                idle = True
                 backoff = 0.05
             except redis.RedisError as exc:
+                idle = False
                 self._report(exc)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
         return None
+
+    def _pipelined_wait(self, client: redis.Redis) -> bool:
+        """True on a real Redis, which drops the queued commands of a client that went
+        away while blocked (fakeredis's server would still run the fetch: a job taken
+        for nobody until its lease lapses). Asked once per group."""
+        if self._pipelined is None:
+            try:
+                self._pipelined = "redis_version" in client.info("server")
+            except redis.ResponseError:  # no INFO: not a real Redis
+                self._pipelined = False
+        return self._pipelined
+
+    def _wait_then_eval(self, client: redis.Redis, script: scripts.Script, args: list) -> Any:
+        """BLPOP the notify list (up to IDLE_WAIT s), then run ``script``: both sent at once.
+
+        Redis reads a blocked client's next command only once its BLPOP returns, so the
+        fetch runs the moment a wake-up token arrives, without a round trip back to us.
+        """
+        notify = self.conn.keys.notify(self.type)
+        conn = getattr(client, "connection", None)
+        if conn is None or not self._pipelined_wait(client):  # one after the other
+            client.blpop([notify], timeout=IDLE_WAIT)
+            return self._eval(client, script, args)
+        keys = self.conn.keys.fixed
+        try:
+            conn.send_packed_command(
+                conn.pack_commands(
+                    [
+                        ("BLPOP", notify, IDLE_WAIT),
+                        ("EVALSHA", script.sha, len(keys), *keys, *args),
+                    ]
+                )
+            )
+            conn.read_response()  # the token, or None after IDLE_WAIT
+            try:
+                return conn.read_response()
+            except redis.exceptions.NoScriptError:
+                pass
+        except BaseException:
+            conn.disconnect()  # a half-read reply must not be read as the next one's
+            raise
+        return script(client, keys, args)
 
     def _complete(self, client: redis.Redis, job: Job, outcome: str, payload: str) -> Job | None:
         """Finish ``job`` and (unless stopping) fetch the next, in one script call."""
@@ -296,6 +360,150 @@ class WorkerGroup:
                 )
             return self._hold(reply[1:], token) if len(reply) > 2 else None
         return None
+
+    # -- prefetch: K jobs per round trip -------------------------------------------------
+
+    def _batch_slot(self) -> None:
+        """A worker thread with ``prefetch`` K > 1: see the module's docstring."""
+        client = self._connect()
+        if client is None:
+            return
+        loop = asyncio.new_event_loop() if self.kind == "async" else None
+        held: list[Job] = []  # taken, not run yet (in the order they run)
+        done: list[tuple[Job, str, str]] = []  # run, not reported yet: (job, outcome, payload)
+        first_done = 0.0
+        try:
+            while not self.closed:
+                try:
+                    if self.stopping.is_set():
+                        self._report_batch(client, done, fetch=False)
+                        done = []
+                        self._give_back_held(client, held)
+                        held = []
+                        break
+                    if not held:
+                        held = self._report_batch(client, done, fetch=True)
+                        done = []
+                        if not held:
+                            self._idle_wait(client)
+                        continue
+                    job = held.pop(0)
+                    ran = self._run_only(client, job, loop)
+                    if ran is not None:
+                        if not done:
+                            first_done = time.monotonic()
+                        done.append(ran)
+                    if done and held and time.monotonic() - first_done >= FLUSH_AFTER:
+                        self._report_batch(client, done, fetch=False)
+                        done = []
+                except Exception:
+                    if self.closed:
+                        break
+                    print("pykue: worker error:", file=sys.stderr)
+                    traceback.print_exc(file=sys.stderr)
+                    with self.lock:  # their leases lapse, then the sweep returns them
+                        for job in [*held, *(d[0] for d in done)]:
+                            self.active.pop(job.id, None)
+                    held, done = [], []
+                    self.stopping.wait(0.1)
+        finally:
+            if loop is not None:
+                loop.close()
+            try:
+                if client is not self.conn.client:
+                    client.close()
+            except Exception:
+                pass
+
+    def _run_only(
+        self, client: redis.Redis, job: Job, loop: asyncio.AbstractEventLoop | None
+    ) -> tuple[Job, str, str] | None:
+        """Run ``job``'s handler: (job, outcome, payload) to report, or None (given back)."""
+        outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
+        if outcome is None:  # shutdown gave it back
+            return None
+        if outcome == "retry":  # Redis failed the handler: not the job's fault
+            self._give_back_after_redis_error(client, job, payload)
+            return None
+        self._retry_wait = 0.0
+        if outcome == "complete":
+            try:
+                payload = to_json(payload, "handler result")
+            except JobDataError as exc:
+                outcome, payload = "failed", str(exc)
+        else:
+            payload = str(payload)
+        job._finishing = True
+        return job, outcome, payload
+
+    def _report_batch(
+        self, client: redis.Redis, done: list[tuple[Job, str, str]], fetch: bool
+    ) -> list[Job]:
+        """Finish the jobs ``done`` and (``fetch``) take up to K next, in one script call."""
+        if not done and not fetch:
+            return []
+        q = self.conn
+        backoff = 0.05
+        while not self.closed:
+            fetch = fetch and not self.stopping.is_set()
+            if not done and not fetch:
+                return []
+            token = self._new_token()
+            args: list[Any] = [q.keys.base, self.type if fetch else "", token, q.lease_ms]
+            args.append(self.prefetch)
+            for job, outcome, payload in done:
+                args += [job.id, job._token, outcome, payload]
+            try:
+                q.prepare()
+                statuses, fetched = self._eval(client, self._batch, args)
+            except redis.RedisError as exc:
+                self._report(exc)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            self._back()
+            with self.lock:
+                for job, _, _ in done:
+                    self.active.pop(job.id, None)
+            for (job, _, _), status in zip(done, statuses, strict=True):
+                if status == "fenced":
+                    print(
+                        f"pykue: job {job.id} was not finished by this worker: its lease was "
+                        "lost (it waited or ran too long without a heartbeat, or shutdown "
+                        "gave it back)",
+                        file=sys.stderr,
+                    )
+            jobs = [
+                Job.fetched(self.link, self.type, fields, f"{token}.{i}")
+                for i, fields in enumerate(fetched, 1)
+            ]
+            if jobs:
+                with self.lock:
+                    for job in jobs:
+                        self.active[job.id] = job
+            return jobs
+        return []
+
+    def _give_back_held(self, client: redis.Redis, held: list[Job]) -> None:
+        """Return prefetched jobs that never ran to inactive (stopping: take no new jobs)."""
+        q = self.conn
+        for job in held:
+            try:
+                self._eval(client, self._give_back, [q.keys.base, job.id, job._token])
+            except redis.RedisError:
+                pass  # its lease will lapse and the sweep will return it
+            with self.lock:
+                self.active.pop(job.id, None)
+
+    def _idle_wait(self, client: redis.Redis) -> None:
+        """No job: block on the notify list (BLPOP, short timeout) until one may be there."""
+        try:
+            client.blpop([self.conn.keys.notify(self.type)], timeout=IDLE_WAIT)
+        except redis.RedisError as exc:
+            if self.closed:
+                return
+            self._report(exc)
+            self.stopping.wait(0.05)
 
     def _eval(self, client: redis.Redis, script: scripts.Script, args: list[Any]) -> Any:
         """Run ``script`` (KEYS = the queue's fixed keys) on the worker's own connection.

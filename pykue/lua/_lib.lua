@@ -145,10 +145,46 @@ local function fail_attempt(id, jtype, errmsg, now)
   return 'failed'
 end
 
+-- Finish active job `id` held under `token`: 'complete' (payload: result JSON) or a
+-- failed attempt ('failed', payload: error text). Returns the job's new state, or 'fenced'
+-- when the token no longer holds the job (lease lost: nothing changes); and the plain
+-- "complete" event (JSON) for the caller to publish (every other event is published here).
+local function finish(id, token, outcome, payload, now_s)
+  local k = jkey(id)
+  local f = redis.call('HMGET', k, 'state', 'token', 'type', 'remove_on_complete',
+    'attempts_made')
+  if f[1] ~= 'active' or f[2] ~= token then
+    return 'fenced', nil
+  end
+  if outcome ~= 'complete' then
+    return fail_attempt(id, f[3], payload, tonumber(now_s)), nil
+  end
+  local jtype = f[3]
+  if f[4] == '1' then
+    for _, key in ipairs({K_JOBS, type_key(jtype), K_ACTIVE}) do
+      redis.call('ZREM', key, id)
+    end
+    drop_unique(id, k)
+    redis.call('DEL', k, k .. ':log')
+    publish('complete', id, payload)
+    publish('remove', id, jstr(jtype))
+    return 'complete', nil
+  end
+  redis.call('ZREM', K_ACTIVE, id)
+  -- token cleared by overwriting (one call less than HDEL); a stale ttl_deadline is
+  -- only ever read while active, and the last failed attempt's error stays for the record
+  redis.call('HSET', k, 'state', 'complete', 'token', '', 'updated_at', now_s,
+    'result', payload, 'completed_at', now_s, 'progress', '100',
+    'attempts_made', string.format('%d', tonumber(f[5] or '0') + 1))
+  index_state(id, jtype, 'active', 'complete')
+  return 'complete', event_json('complete', id, payload)
+end
+
 -- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
 -- Returns the job's fields (values of FETCHED_FIELDS) as they were while inactive, or
 -- false if there is none. `before`: an event (JSON) to publish ahead of this job's "start",
--- in the same message, or nil; it is not published when there is no job to take.
+-- in the same message, or nil; it is not published when there is no job to take. A table
+-- `before` collects the events instead (the caller publishes them all in one message).
 local function take_next(jtype, token, lease_ms, now_s, before)
   local popped = redis.call('ZPOPMIN', wait_key(jtype))
   if #popped == 0 then
@@ -176,7 +212,9 @@ local function take_next(jtype, token, lease_ms, now_s, before)
   end
   redis.call('ZADD', K_ACTIVE, string.format('%d', deadline), id)
   local start = event_json('start', id, jstr(jtype))
-  if before then
+  if type(before) == 'table' then
+    before[#before + 1] = start
+  elseif before then
     redis.call('PUBLISH', K_EVENTS, '[' .. before .. ',' .. start .. ']')
   else
     redis.call('PUBLISH', K_EVENTS, start)
