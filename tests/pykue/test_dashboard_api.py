@@ -39,7 +39,9 @@ def fill_every_state(make_queue) -> tuple[dict[str, int], threading.Event]:
     Returns {state: job id} and the Event that lets the active job finish.
     """
     producer = make_queue()
-    worker = make_queue()
+    # A lease far longer than the test: the active job stays active even when a loaded
+    # machine delays the heartbeat past the fixture's usual 400 ms (it did, at load 11).
+    worker = make_queue(lease_ms=30_000)
     release = threading.Event()
     ids = {}
     ids["complete"] = producer.create("ok", {"n": 1}).save().id
