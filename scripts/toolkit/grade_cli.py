@@ -6,6 +6,9 @@
   scripts/grade --watch [N]     re-grade the current task whenever a file is saved
   --target PATH | --solutions   grade another folder (default exercises/) or the reference
   --json FILE                   one result per task, for instructors and classroom CI
+  --class ROSTER [--out DIR]    grade a class (a CSV name,folder), each learner in isolation:
+                                gradebook.csv, gradebook.html and a JSON report per learner
+                                (``toolkit.gradebook``)
 
 The graders are the ordinary pytest graders, run in a subprocess on the asked tasks'
 modules only (``tests/test_taskNN_*.py``: a task with none reads "no grader") with the
@@ -654,11 +657,92 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--watch", action="store_true", help="re-grade the current task on save")
     parser.add_argument("--json", metavar="FILE", help="write one result per task to FILE")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output")
+    group = parser.add_argument_group("a class at once (toolkit.gradebook)")
+    group.add_argument(
+        "--class",
+        dest="roster",
+        metavar="ROSTER",
+        help="grade a class: a CSV "
+        "with the header name,folder (a path, or a git URL or bare repository)",
+    )
+    group.add_argument("--out", metavar="DIR", help="where the gradebook goes (run/gradebook/)")
+    group.add_argument(
+        "--task",
+        dest="tasks",
+        metavar="N",
+        type=int,
+        action="append",
+        help="grade task N only (repeatable; default every task)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="learners graded at once (default: the number of cores)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="wall-clock limit per learner in seconds (default %(default)s)",
+        default=None,
+    )
+    group.add_argument(
+        "--memory-mb",
+        type=int,
+        metavar="MB",
+        help="address-space limit (RLIMIT_AS) per process; 0: none",
+    )
+    group.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="process limit (RLIMIT_NPROC) per learner; 0: none",
+    )
+    group.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="grade without the uid and namespaces even as root (the limits still apply)",
+    )
+    group.add_argument("--keep", action="store_true", help="keep the workspaces (debugging)")
     return parser
 
 
+def grade_class(args: argparse.Namespace) -> int:
+    """``--class ROSTER``: the gradebook (toolkit.gradebook does the work)."""
+    from toolkit import gradebook
+
+    defaults = {
+        "timeout": gradebook.DEFAULT_TIMEOUT,
+        "memory_mb": gradebook.DEFAULT_MEMORY_MB,
+        "processes": gradebook.DEFAULT_PROCESSES,
+    }
+    chosen = {k: getattr(args, k) for k in defaults if getattr(args, k) is not None}
+    try:
+        outcomes = gradebook.grade_class(
+            Path(args.roster),
+            Path(args.out) if args.out else gradebook.DEFAULT_OUT,
+            numbers=args.tasks,
+            jobs=args.jobs,
+            isolate=not args.no_isolation,
+            keep=args.keep,
+            **{**defaults, **chosen},
+        )
+    except gradebook.RosterError as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
+    return 0 if all(o.passed == len(o.cells) for o in outcomes) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.roster is not None:
+        if args.task is not None or args.watch or args.target or args.solutions or args.json:
+            parser.error("--class takes --task N (not N), --out and the limits only")
+        return grade_class(args)
+    if args.tasks or args.out:
+        parser.error("--task and --out go with --class (one task: scripts/grade N)")
     if args.task is not None and args.task not in {t.number for t in tasks()}:
         known = ", ".join(str(t.number) for t in tasks())
         print(f"grade: no task {args.task} (tasks are {known})", file=sys.stderr)
