@@ -102,13 +102,14 @@ def bare_repo(tmp_path: Path, folder: Path) -> Path:
     return bare
 
 
-def learner_processes() -> list[str]:
-    """Processes of a learner's uid (the gradebook's range) still alive on the machine."""
+def processes_of(uid: int | None) -> list[str]:
+    """The processes of ``uid`` still alive on the machine."""
+    assert uid is not None and uid >= gradebook.UID_BASE, uid
     alive = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if entry.stat().st_uid >= gradebook.UID_BASE:
+                if entry.stat().st_uid == uid:
                     alive.append(entry.name)
             except OSError:
                 continue
@@ -211,13 +212,14 @@ def test_the_csv_has_one_row_per_learner_and_a_cell_per_task(graded):
 def test_a_hostile_learner_is_held_by_its_limits_and_leaves_nothing_running(graded):
     done, out, _ = graded
     (report,) = (out / "learners").glob("*-Eve.json")
-    tasks = json.loads(report.read_text(encoding="utf-8"))["tasks"]
+    document = json.loads(report.read_text(encoding="utf-8"))
+    tasks = document["tasks"]
     said = " ".join(tasks[0]["failures"])
     assert "was still running after 20s" in said, said
     assert "memory: refused" in said, "RLIMIT_AS must stop it"
     if "namespaces" in done.stderr.splitlines()[0]:
         assert "forks: refused" in said, "RLIMIT_NPROC must stop it (a uid of its own)"
-        assert not learner_processes(), "a learner's process survived its grading"
+        assert not processes_of(document["uid"]), "a process of the learner survived"
 
 
 def test_the_html_is_the_same_table_escaped_and_self_contained(graded):
@@ -262,7 +264,7 @@ def test_a_learner_past_the_timeout_is_stopped_with_all_its_processes(tmp_path):
     rows = read_csv(tmp_path / "out" / "gradebook.csv")
     assert [(r["name"], r["task 1"], r["note"]) for r in rows] == [("Slow", "timeout", slow.note)]
     if gradebook.isolation().namespaces:
-        assert not learner_processes(), "the daemon it left must be killed with it"
+        assert not processes_of(slow.uid), "the daemon it left must be killed with it"
 
 
 def test_roster_errors_are_one_line(tmp_path):

@@ -13,8 +13,9 @@ Each learner is graded in a workspace of its own under a private run directory:
   ``8-job.py``, which task 11's grader runs the learner's tests on), without the broken
   variants and the alternative solutions;
 - the grading runs in one pytest process with its own Redis on a free port (the harness
-  starts one per session), bounded by a wall-clock timeout, ``RLIMIT_AS`` (memory),
-  ``RLIMIT_NPROC`` (processes) and ``RLIMIT_CPU``.
+  starts one per session), bounded by a wall-clock timeout, ``RLIMIT_NPROC`` (processes),
+  ``RLIMIT_CPU``, and ``RLIMIT_AS`` (memory) on the learner's own scripts (see
+  :data:`SITECUSTOMIZE`: Chromium, which the browser graders drive, needs far more).
 
 As root on Linux (``unshare`` available) each learner also gets, see :func:`isolation`:
 its own numeric uid (no passwd entry) owning its workspace, mode 0700, so that it cannot
@@ -60,7 +61,7 @@ from toolkit.registry import Task, tasks
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO_ROOT / "run" / "gradebook"
 DEFAULT_TIMEOUT = 900.0  # seconds per learner: every task of the solutions takes ~2-4 min
-DEFAULT_MEMORY_MB = 4096  # RLIMIT_AS per process (address space, not resident memory)
+DEFAULT_MEMORY_MB = 2048  # RLIMIT_AS of each learner script (address space, not resident)
 DEFAULT_PROCESSES = 512  # RLIMIT_NPROC: counted per uid, so per learner only with a uid each
 UID_BASE = 1_900_000_000  # learners' uids: no passwd entry, far above any real account
 
@@ -287,7 +288,6 @@ def _reach(reach: dict[str, list[str]], stage: str) -> None:
 
 def _limit(spec: dict) -> None:
     for name, value in (
-        ("RLIMIT_AS", spec.get("memory_bytes")),
         ("RLIMIT_NPROC", spec.get("processes")),
         ("RLIMIT_CPU", spec.get("cpu_seconds")),
     ):
@@ -313,6 +313,9 @@ def sandbox_main(spec_path: str) -> int:
                 return 70
         _loopback_up()
         _reach(spec["reach"], spec["stage"])
+        for lower, upper, work in spec.get("overlays", []):
+            options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+            _mount("overlay", lower, "overlay", MS_NOSUID | MS_NODEV, options)
     child = os.fork()
     if child == 0:
         try:
@@ -369,6 +372,7 @@ class Outcome:
     note: str = ""
     seconds: float = 0.0
     report: dict | None = None
+    uid: int | None = None  # the uid its grading ran as (None: the gradebook's own)
 
     @property
     def passed(self) -> int:
@@ -472,11 +476,11 @@ def grade_learner(learner: Learner, settings: Settings) -> Outcome:
         outcome.details = {n: [problem] for n in settings.numbers}
         outcome.seconds = time.monotonic() - started
         return outcome
-    for part in ("home", "tmp"):
+    for part in ("home", "tmp", "run", "run-work"):
         (workspace / part).mkdir(mode=0o700)
     uid = gid = None
     if settings.isolation.uids:
-        uid = gid = settings.uid_base + learner.index
+        uid = gid = outcome.uid = settings.uid_base + learner.index
         _chown_tree(workspace, uid, gid)
     report = workspace / "report.json"
     command = [
@@ -540,6 +544,8 @@ def grader_env(settings: Settings, workspace: Path) -> dict[str, str]:
         GRADE_STATE_FILE=str(workspace / "home" / "grade-state.json"),
         NO_COLOR="1",
     )
+    if settings.memory_mb:
+        env[MEMORY_ENV] = str(settings.memory_mb * 2**20)
     return env
 
 
@@ -557,12 +563,16 @@ def run_sandboxed(
         "hide": [str(p) for p in settings.hide],
         "reach": blocked([Path(sys.base_prefix), Path(sys.prefix), settings.grader]),
         "stage": str(settings.run_dir / "stage"),
+        # The graders write into the project's run/ (builds, screenshots): each learner
+        # writes into its own layer over the grader copy's, which stays as it is.
+        "overlays": [
+            [str(settings.grader / "run"), str(workspace / "run"), str(workspace / "run-work")]
+        ],
         "uid": uid,
         "gid": gid,
         "cwd": str(workspace),
         "argv": command,
         "env": grader_env(settings, workspace),
-        "memory_bytes": settings.memory_mb * 2**20 if settings.memory_mb else None,
         "processes": settings.processes or None,
         "cpu_seconds": int(timeout) + 5,
     }
@@ -599,6 +609,23 @@ def run_sandboxed(
 
 # --- the grader copy ----------------------------------------------------------------------------
 
+MEMORY_ENV = "GRADEBOOK_SCRIPT_MEMORY"
+# The graded scripts run with the grader copy's root on PYTHONPATH (harness.process), and
+# Python imports a sitecustomize from there first: the learner's scripts get RLIMIT_AS, the
+# graders' own processes (pytest, redis-server, Chromium, which reserves terabytes of
+# address space) do not. Task 9's grader puts a sitecustomize of its own first.
+SITECUSTOMIZE = f'''"""A memory limit on the learner's scripts (written by toolkit.gradebook)."""
+import os
+import resource
+
+_limit = os.environ.get("{MEMORY_ENV}")
+if _limit:
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (int(_limit), int(_limit)))
+    except (ValueError, OSError):
+        pass
+'''
+
 
 def make_grader_copy(into: Path) -> Path:
     """The project's grading parts, without the answers (see the module docstring)."""
@@ -609,6 +636,8 @@ def make_grader_copy(into: Path) -> Path:
             shutil.copytree(source, into / part, ignore=shutil.ignore_patterns(*LEFT_OUT))
         elif source.is_file():
             shutil.copy2(source, into / part)
+    (into / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    (into / "run").mkdir()
     (into / "solutions").mkdir()
     for name in NEEDED_SOLUTIONS:
         if (REPO_ROOT / "solutions" / name).is_file():
@@ -620,6 +649,39 @@ def make_grader_copy(into: Path) -> Path:
             path = os.path.join(root, name)
             os.chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644)
     return into
+
+
+def prepare_graders(grader: Path, numbers: list[int]) -> None:
+    """Build, as root with the network, what a grader would build in the sandbox (where
+    the grader copy is read-only and there is no network): task 15's original client."""
+    if 15 not in numbers:
+        return
+    code = (
+        "import sys; sys.path[:0] = ['tests', 'scripts', '.']\n"
+        "import test_task15_original_client as t\n"
+        "t.build_original_client()\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=grader,
+            env={**os.environ, "PYTHONPATH": str(grader / "scripts")},
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=600,
+        )
+    except subprocess.TimeoutExpired:
+        done = None
+    build = grader / "run" / "message-queue"
+    if done is None or done.returncode != 0:
+        said = (done.stdout + done.stderr).strip().splitlines()[-1:] if done else ["timeout"]
+        print(f"gradebook: task 15's original client was not built: {said}", file=sys.stderr)
+    for root, dirs, _ in os.walk(grader / "run"):
+        for name in dirs:  # written through each learner's overlay (see run_sandboxed)
+            os.chmod(os.path.join(root, name), 0o777)
+    if (build / ".lock").exists():
+        os.chmod(build / ".lock", 0o666)  # the graders take this lock; it holds nothing
 
 
 # --- the gradebook ------------------------------------------------------------------------------
@@ -724,7 +786,12 @@ def write_reports(folder: Path, outcomes: list[Outcome]) -> None:
             "tests": [],
             "tasks": [],
         }
-        document = {**document, "learner": o.learner.name, "folder": o.learner.folder}
+        document = {
+            **document,
+            "learner": o.learner.name,
+            "folder": o.learner.folder,
+            "uid": o.uid,
+        }
         (folder / f"{o.learner.slug}.json").write_text(
             json.dumps(document, indent=2) + "\n", encoding="utf-8"
         )
@@ -788,6 +855,7 @@ def grade_class(
     (run_dir / "stage").mkdir(mode=0o700)
     sources = [Path(lr.source) for lr in learners if not looks_like_git(lr.source)]
     grader = make_grader_copy(run_dir / "grader")
+    prepare_graders(grader, numbers)
     settings = Settings(
         numbers=numbers,
         timeout=timeout,
