@@ -322,7 +322,7 @@ def test_a_learner_cannot_read_another_workspace_or_the_solutions(tmp_path, requ
         processes=64,
         isolation=found,
         hide=gradebook.secret_paths([]),
-        grader=REPO,
+        grader=gradebook.make_grader_copy(run_dir / "grader"),
         run_dir=run_dir,
         uid_base=gradebook.UID_BASE,
     )
@@ -330,7 +330,7 @@ def test_a_learner_cannot_read_another_workspace_or_the_solutions(tmp_path, requ
     for index in (1, 2):
         workspace = run_dir / f"0{index}"
         workspace.mkdir(mode=0o700)
-        for part in ("home", "tmp"):
+        for part in ("home", "tmp", "run", "run-work"):
             (workspace / part).mkdir()
         shutil.copy(probe, workspace / "probe.py")
         gradebook._chown_tree(workspace, gradebook.UID_BASE + index, gradebook.UID_BASE + index)
