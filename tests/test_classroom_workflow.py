@@ -269,3 +269,35 @@ def test_check_passes_only_when_every_task_passes(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and "not a scripts/grade --json report" in bad.stderr
+
+
+def readme_classroom_commands() -> list[str]:
+    """The README's ``toolkit.classroom`` command lines (its instructor section)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return [
+        line.split("  #")[0].strip()
+        for line in text.splitlines()
+        if line.startswith("PYTHONPATH=scripts python -m toolkit.classroom ")
+    ]
+
+
+def test_the_readme_classroom_commands_work(tmp_path):
+    commands = readme_classroom_commands()
+    assert [c.split()[4] for c in commands] == ["summary", "classroom", "check"]
+    (tmp_path / "report.json").write_text(json.dumps(KNOWN), encoding="utf-8")
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    (tmp_path / "scripts").symlink_to(REPO / "scripts")  # the commands run from the root
+    said = {}
+    for command in commands:
+        done = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        said[command.split()[4]] = (done.returncode, done.stdout + done.stderr)
+    assert said["summary"][0] == 0 and "| 2 | Ops \\| pipes | ❌ fail | 0/1 |" in said["summary"][1]
+    assert said["classroom"][0] == 0
+    assert json.loads(said["classroom"][1]) == classroom.classroom(KNOWN)
+    assert said["check"] == (
+        1,
+        "3 task(s) do not pass yet: 2 (fail), 3 (not started), 5 (timed out)\n",
+    )

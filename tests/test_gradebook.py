@@ -357,3 +357,15 @@ def test_a_learner_cannot_read_another_workspace_or_the_solutions(tmp_path, requ
     assert ".pyenv" not in os.listdir("/root") or seen["root"] in ([".pyenv"], "PermissionError")
     assert seen["port"] == "closed", "the network must be a loopback of its own"
     assert seen["procs"] <= 3, "only its own processes are visible"
+
+
+def test_without_isolation_the_limits_and_the_timeout_still_grade(tmp_path):
+    """What a gradebook run by an ordinary user does (no uid, no namespaces)."""
+    solved(tmp_path / "ada")
+    shutil.copytree(REPO / "exercises", tmp_path / "bob", ignore=IGNORE)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,folder\nAda,ada\nBob,bob\n", encoding="utf-8")
+    ada, bob = gradebook.grade_class(roster, tmp_path / "out", [1], jobs=2, isolate=False)
+    assert (ada.cells, ada.uid, bob.cells) == ({1: "pass"}, None, {1: "not_started"})
+    page = (tmp_path / "out" / "gradebook.html").read_text(encoding="utf-8")
+    assert "none between learners (not root)" in page

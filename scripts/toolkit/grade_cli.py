@@ -717,7 +717,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-mb",
         type=int,
         metavar="MB",
-        help="address-space limit (RLIMIT_AS) per process; 0: none",
+        help="address-space limit (RLIMIT_AS) of each learner script; 0: none",
     )
     group.add_argument(
         "--processes",

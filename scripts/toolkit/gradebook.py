@@ -156,8 +156,9 @@ class Isolation:
         if self.uids:
             return "a uid per learner (workspace mode 0700), RLIMIT_AS/NPROC/CPU, timeout"
         return (
-            "none between learners (not root): RLIMIT_AS/NPROC/CPU and a wall-clock timeout "
-            "only; learners' scripts can read each other's workspaces and solutions/"
+            "none between learners (not root): RLIMIT_AS/CPU, a wall-clock timeout and the "
+            "process group only; learners' scripts can read each other's workspaces and "
+            "solutions/"
         )
 
 
@@ -402,7 +403,9 @@ def fetch_folder(learner: Learner, into: Path, timeout: float) -> str | None:
         clone = into.with_name("clone")
         try:
             done = subprocess.run(
-                ["git", "clone", "--quiet", "--depth", "1", "--", learner.source, str(clone)],
+                # safe.directory: a learner's repository is not root's; it is only read
+                ["git", "-c", "safe.directory=*", "clone", "--quiet", "--depth", "1", "--"]
+                + [learner.source, str(clone)],
                 capture_output=True,
                 text=True,
                 stdin=subprocess.DEVNULL,
@@ -573,11 +576,13 @@ def run_sandboxed(
         "cwd": str(workspace),
         "argv": command,
         "env": grader_env(settings, workspace),
-        "processes": settings.processes or None,
+        # Counted per uid: without a uid of its own it would count all the user's processes.
+        "processes": (settings.processes or None) if uid is not None else None,
         "cpu_seconds": int(timeout) + 5,
     }
     spec_file = settings.run_dir / f"{workspace.name}.sandbox.json"  # root's, not the learner's
-    spec_file.write_text(json.dumps(spec), encoding="utf-8")
+    with os.fdopen(os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(json.dumps(spec))
     entry = [sys.executable, "-m", "toolkit.gradebook", "_sandbox", str(spec_file)]
     launcher = NAMESPACES + entry if settings.isolation.namespaces else entry
     env = {**os.environ, "PYTHONPATH": str(settings.grader / "scripts")}
