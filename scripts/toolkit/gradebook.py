@@ -321,6 +321,10 @@ def sandbox_main(spec_path: str) -> int:
     if child == 0:
         try:
             _limit(spec)
+            # A gradebook started in the background (`... &`) has SIGINT and SIGQUIT ignored,
+            # and exec keeps that: the graders' signal checks need the defaults.
+            for number in (signal.SIGINT, signal.SIGQUIT):
+                signal.signal(number, signal.SIG_DFL)
             if spec.get("uid") is not None:
                 os.setgroups([])
                 os.setgid(spec["gid"])
