@@ -23,8 +23,10 @@ import pytest
 from harness.grading import NotStarted, TimedOut, build_report, kind_of, task_status
 from toolkit.grade_cli import (
     STATE_FILE_ENV,
+    Saves,
     TaskResult,
     _result,
+    learner_file,
     next_task,
     passed_numbers,
     progress_line,
@@ -322,6 +324,35 @@ def test_watch_takes_commands_from_a_pipe_too(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "task 2 not started" in done.stdout
     assert f"Hint for task 2: {TASK.hint}" in done.stdout and "Bye." in done.stdout
+
+
+def test_watch_notices_saves_of_python_files_only(tmp_path):
+    """watchfiles reports the saves; data files, caches and hidden files are not saves."""
+    (tmp_path / "__pycache__").mkdir()
+    with Saves(tmp_path) as saves:
+        for _ in range(100):  # until watchfiles' watcher is up: it notices this probe
+            (tmp_path / "probe.py").write_text("x = 1\n", encoding="utf-8")
+            if saves.changed.wait(0.1):
+                break
+        assert saves.saved(), "watchfiles noticed no save"
+        saves.forget()
+        saves.paths.clear()
+        assert not saves.saved()
+        (tmp_path / "data.json").write_text("{}", encoding="utf-8")
+        (tmp_path / "__pycache__" / "cached.py").write_text("", encoding="utf-8")
+        (tmp_path / ".hidden.py").write_text("", encoding="utf-8")
+        (tmp_path / "1-redis_op.py").write_text("print('saved')\n", encoding="utf-8")
+        assert saves.changed.wait(30), "the save of 1-redis_op.py was not noticed"
+        saved = str(tmp_path / "1-redis_op.py")
+        assert saved in saves.paths
+        assert saves.paths <= {saved, str(tmp_path / "probe.py")}  # a late probe event at most
+
+
+def test_only_python_files_are_saves():
+    assert learner_file(None, "/w/1-redis_op.py")
+    assert not learner_file(None, "/w/dump.rdb")
+    assert not learner_file(None, "/w/__pycache__/x.py")
+    assert not learner_file(None, "/w/.x.py")
 
 
 def raised(error: BaseException, during: BaseException | None = None) -> pytest.ExceptionInfo:

@@ -74,6 +74,10 @@ HOW: dict[str, Expect | Skip] = {
     "scripts/grade --watch 2": Expect(0, "Bye.", stdin="q\n"),
     "pytest --target exercises": Expect(1, "not started", extra=("--task", "1")),
     "pytest --target exercises --task 2": Expect(1, "task 2 not started"),
+    "scripts/grade --class examples/classroom/roster.csv --task 1 --task 2": Expect(
+        1, "gradebook: wrote"
+    ),
+    "scripts/grade --target exercises --json report.json": Expect(1, "Progress: ["),
     "pytest --target exercises --report-json report.json": Expect(
         1, "not started", extra=("--task", "2")
     ),

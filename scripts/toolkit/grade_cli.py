@@ -6,6 +6,9 @@
   scripts/grade --watch [N]     re-grade the current task whenever a file is saved
   --target PATH | --solutions   grade another folder (default exercises/) or the reference
   --json FILE                   one result per task, for instructors and classroom CI
+  --class ROSTER [--out DIR]    grade a class (a CSV name,folder), each learner in isolation:
+                                gradebook.csv, gradebook.html and a JSON report per learner
+                                (``toolkit.gradebook``)
 
 The graders are the ordinary pytest graders, run in a subprocess on the asked tasks'
 modules only (``tests/test_taskNN_*.py``: a task with none reads "no grader") with the
@@ -27,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,7 +52,7 @@ NO_GRADER = "no_grader"
 GRADING_VERSION = 1  # of the fields beside Exercism's (harness.grading's GRADING_VERSION)
 SHOWN = {NOT_STARTED: "not started", NO_GRADER: "no grader", TIMEOUT: "timed out"}
 STATE_VERSION = 2
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2  # how often watch mode looks at the keys and the saves
 
 
 # --- running the graders ------------------------------------------------------------------
@@ -531,34 +535,56 @@ class Keys:
                 self.commands.append(KEY_COMMANDS[word])
 
 
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """(mtime, size) of the folder's Python files, to notice saves by polling.
+def learner_file(change, path: str) -> bool:
+    """Whether a change to ``path`` is a save to notice: the folder's Python files only.
 
     Only ``*.py``: what the learner edits. Files that graded scripts may write while they
     run (data, caches) must not trigger a new grading, or watch mode would never rest.
     """
-    found = {}
-    for path in folder.rglob("*.py"):
-        if "__pycache__" in path.parts or path.name.startswith("."):
-            continue
-        try:
-            info = path.stat()
-        except OSError:  # deleted between listing and stat: the next poll sees it gone
-            continue
-        found[str(path)] = (info.st_mtime_ns, info.st_size)
-    return found
+    parts = Path(path).parts
+    return path.endswith(".py") and "__pycache__" not in parts and not parts[-1].startswith(".")
 
 
-def settled_snapshot(folder: Path, seen: dict) -> dict:
-    """Wait briefly until a save is complete (two equal polls), then return the snapshot."""
-    current = seen
-    for _ in range(10):
-        time.sleep(0.1)
-        latest = snapshot(folder)
-        if latest == current:
-            break
-        current = latest
-    return current
+class Saves:
+    """Saves in a folder, noticed by ``watchfiles`` (native file events, with its own
+    polling fallback) in a background thread. A burst of writes (an editor's save) comes
+    as one change: watchfiles waits until the folder has been quiet for ``step`` ms."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.stop = threading.Event()
+        self.changed = threading.Event()
+        self.paths: set[str] = set()  # every path whose change was noticed
+        self.thread = threading.Thread(target=self._watch, name="watch-saves", daemon=True)
+
+    def __enter__(self) -> Saves:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+
+    def _watch(self) -> None:
+        from watchfiles import watch  # only watch mode needs it
+
+        for changes in watch(
+            self.folder,
+            watch_filter=learner_file,
+            stop_event=self.stop,
+            rust_timeout=500,
+            raise_interrupt=False,
+        ):
+            self.paths |= {path for _, path in changes}
+            self.changed.set()
+
+    def forget(self) -> None:
+        """Start afresh: only saves from now on count (called before each grading, so that
+        a save during a grading re-grades)."""
+        self.changed.clear()
+
+    def saved(self) -> bool:
+        return self.changed.is_set()
 
 
 def task_by_number(number: int) -> Task:
@@ -569,11 +595,16 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
     """Re-grade the current task whenever a file of ``target`` changes; move on when it passes."""
     clear = "\x1b[H\x1b[2J" if sys.stdout.isatty() else ""
     say(f"Watching {shown(target)}/ …")
+    with Saves(target) as saves:
+        return _watch(args, target, style, saves, clear)
+
+
+def _watch(args: argparse.Namespace, target: Path, style: Style, saves: Saves, clear: str) -> int:
     ready: Grading | None = None  # a grading that already holds the current task's result
     if args.task is not None:
         current = task_by_number(args.task)
     else:
-        seen = snapshot(target)
+        saves.forget()
         ready = run_graders(target)
         statuses = {n: r.status for n, r in ready.results.items()}
         current = next_task(statuses, ready.graders)
@@ -587,14 +618,14 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
     with Keys() as keys:
         while True:
             if ready is None:
-                seen = snapshot(target)  # before grading: a save during grading re-grades
+                saves.forget()  # before grading: a save during grading re-grades
                 say(style.dim(f"Grading task {current.number}…"))
             try:
                 grading, ready = ready or run_graders(target, [current.number]), None
             except GradingError as error:  # e.g. a grader module being edited: keep watching
                 say(f"pytest could not run the graders:\n{error}")
                 say(style.dim("[Enter] re-grade   [h] hint   [q] quit"))
-                if wait_for_change(keys, target, seen, current):
+                if wait_for_change(keys, saves, current):
                     return 0
                 continue
             result = grading.results[current.number]
@@ -619,13 +650,15 @@ def watch(args: argparse.Namespace, target: Path, style: Style) -> int:
             elif result.status != NO_GRADER:
                 say("Save a file to re-grade; press h for a hint.")
             say(style.dim("[Enter] re-grade   [h] hint   [q] quit"))
-            if wait_for_change(keys, target, seen, current):
+            if wait_for_change(keys, saves, current):
                 return 0
 
 
-def wait_for_change(keys: Keys, target: Path, seen: dict, current: Task) -> bool:
-    """Wait for a save in ``target`` or Enter (False: re-grade), or ``q`` (True: quit)."""
+def wait_for_change(keys: Keys, saves: Saves, current: Task) -> bool:
+    """Wait for a save in the watched folder or Enter (False: re-grade), or ``q`` (True: quit)."""
     while True:
+        if saves.saved():
+            return False
         command = keys.next(POLL_SECONDS)
         if command == QUIT:
             say("Bye.")
@@ -634,10 +667,6 @@ def wait_for_change(keys: Keys, target: Path, seen: dict, current: Task) -> bool
             say(f"Hint for task {current.number}: {current.hint}")
             continue
         if command == REGRADE:
-            return False
-        latest = snapshot(target)
-        if latest != seen:
-            settled_snapshot(target, latest)
             return False
 
 
@@ -654,11 +683,92 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--watch", action="store_true", help="re-grade the current task on save")
     parser.add_argument("--json", metavar="FILE", help="write one result per task to FILE")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output")
+    group = parser.add_argument_group("a class at once (toolkit.gradebook)")
+    group.add_argument(
+        "--class",
+        dest="roster",
+        metavar="ROSTER",
+        help="grade a class: a CSV "
+        "with the header name,folder (a path, or a git URL or bare repository)",
+    )
+    group.add_argument("--out", metavar="DIR", help="where the gradebook goes (run/gradebook/)")
+    group.add_argument(
+        "--task",
+        dest="tasks",
+        metavar="N",
+        type=int,
+        action="append",
+        help="grade task N only (repeatable; default every task)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="learners graded at once (default: the number of cores)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="S",
+        help="wall-clock limit per learner in seconds (default %(default)s)",
+        default=None,
+    )
+    group.add_argument(
+        "--memory-mb",
+        type=int,
+        metavar="MB",
+        help="address-space limit (RLIMIT_AS) of each learner script; 0: none",
+    )
+    group.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="process limit (RLIMIT_NPROC) per learner; 0: none",
+    )
+    group.add_argument(
+        "--no-isolation",
+        action="store_true",
+        help="grade without the uid and namespaces even as root (the limits still apply)",
+    )
+    group.add_argument("--keep", action="store_true", help="keep the workspaces (debugging)")
     return parser
 
 
+def grade_class(args: argparse.Namespace) -> int:
+    """``--class ROSTER``: the gradebook (toolkit.gradebook does the work)."""
+    from toolkit import gradebook
+
+    defaults = {
+        "timeout": gradebook.DEFAULT_TIMEOUT,
+        "memory_mb": gradebook.DEFAULT_MEMORY_MB,
+        "processes": gradebook.DEFAULT_PROCESSES,
+    }
+    chosen = {k: getattr(args, k) for k in defaults if getattr(args, k) is not None}
+    try:
+        outcomes = gradebook.grade_class(
+            Path(args.roster),
+            Path(args.out) if args.out else gradebook.DEFAULT_OUT,
+            numbers=args.tasks,
+            jobs=args.jobs,
+            isolate=not args.no_isolation,
+            keep=args.keep,
+            **{**defaults, **chosen},
+        )
+    except gradebook.RosterError as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
+    return 0 if all(o.passed == len(o.cells) for o in outcomes) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.roster is not None:
+        if args.task is not None or args.watch or args.target or args.solutions or args.json:
+            parser.error("--class takes --task N (not N), --out and the limits only")
+        return grade_class(args)
+    if args.tasks or args.out:
+        parser.error("--task and --out go with --class (one task: scripts/grade N)")
     if args.task is not None and args.task not in {t.number for t in tasks()}:
         known = ", ".join(str(t.number) for t in tasks())
         print(f"grade: no task {args.task} (tasks are {known})", file=sys.stderr)
