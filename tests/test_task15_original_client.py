@@ -158,7 +158,18 @@ def build_original_client() -> Path:
 
 def _build() -> None:
     archive = subprocess.run(
-        ["git", "-C", str(MIRROR), "archive", "HEAD", "src", "example.js", "package.json"],
+        [
+            "git",
+            "-c",
+            "safe.directory=*",
+            "-C",
+            str(MIRROR),
+            "archive",
+            "HEAD",
+            "src",
+            "example.js",
+            "package.json",
+        ],
         capture_output=True,
         check=True,
     )

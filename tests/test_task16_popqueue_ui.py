@@ -38,7 +38,7 @@ def original_ui(folder: Path) -> Path:
     folder.mkdir()
     for name in UI_FILES:
         shown = subprocess.run(
-            ["git", "-C", str(MIRROR), "show", f"{COMMIT}:ui/{name}"],
+            ["git", "-c", "safe.directory=*", "-C", str(MIRROR), "show", f"{COMMIT}:ui/{name}"],
             capture_output=True,
             check=False,
         )
