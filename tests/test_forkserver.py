@@ -43,7 +43,11 @@ def run(tmp_path, source: str, fork: bool) -> tuple[int, list[str], list[str]]:
     script.write_text(source, encoding="utf-8")
     env = script_env("redis://127.0.0.1:1/0", GRADER_PROBE="seen")
     proc = CollectedProcess(
-        [sys.executable, str(script), "a", "b c"], env, cwd=folder, script=script, fork=fork
+        [sys.executable, str(script), "a", "b c"],
+        env,
+        cwd=folder,
+        script=script,
+        fork="script" if fork else None,
     )
     assert isinstance(proc.proc, forkserver.ForkedProcess) is fork
     code = proc.proc.wait(timeout=20)
@@ -63,7 +67,7 @@ def test_signals_reach_the_child_and_its_exit_code_comes_back(tmp_path):
     script = tmp_path / "sleeper.py"
     script.write_text("import time\nprint('ready', flush=True)\ntime.sleep(60)\n")
     env = script_env("redis://127.0.0.1:1/0")
-    proc = CollectedProcess([sys.executable, str(script)], env, cwd=tmp_path, fork=True)
+    proc = CollectedProcess([sys.executable, str(script)], env, cwd=tmp_path, fork="script")
     deadline = time.monotonic() + 20
     while "ready" not in proc.lines and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -77,8 +81,8 @@ def test_another_interpreter_setting_starts_a_plain_subprocess(tmp_path):
     script = tmp_path / "noop.py"
     script.write_text("pass\n")
     env = script_env("redis://127.0.0.1:1/0")
-    forkserver.fork_server(env)
+    forkserver.fork_server(env, "script")
     other = dict(env, PYTHONPATH=f"{tmp_path}")
-    proc = CollectedProcess([sys.executable, str(script)], other, cwd=tmp_path, fork=True)
+    proc = CollectedProcess([sys.executable, str(script)], other, cwd=tmp_path, fork="script")
     assert not isinstance(proc.proc, forkserver.ForkedProcess)
     assert proc.proc.wait(timeout=20) == 0

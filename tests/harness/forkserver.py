@@ -2,15 +2,16 @@
 
 Every grader starts the learner's script as ``python N-name.py``; most of the time that
 takes (a second for a web app, a third of one for a redis-py script) goes into importing
-FastAPI, pydantic, uvicorn and redis-py again. A fork
-server (as ``multiprocessing``'s ``forkserver``) pays for those imports once per pytest
-process: :class:`ForkServer` starts ``python -m harness.forkserver FD``, which imports
-:data:`PRELOAD` and then, for each request, forks a child that *is* ``python SCRIPT``:
-its own session (process group), the request's cwd, environment, ``sys.argv`` and
-``sys.path[0]``, stdin from /dev/null and stdout/stderr on the caller's pipes, default
-signal handlers, and the script run as ``__main__`` (``runpy.run_path``). An uncaught
-exception prints the learner's traceback without this module's frames and exits 1; the
-end of the script is the interpreter's own exit (non-daemon threads joined, atexit).
+FastAPI, pydantic, uvicorn and redis-py again. A fork server (as ``multiprocessing``'s
+``forkserver``) pays for those imports once per pytest process and kind:
+:class:`ForkServer` starts ``python -m harness.forkserver FD MODULES``, which imports the
+modules of its kind (:data:`PRELOADS`: a plain script's, or a web app's) and then, for
+each request, forks a child that *is* ``python SCRIPT``: its own session (process
+group), the request's cwd, environment, ``sys.argv`` and ``sys.path[0]``, stdin from
+/dev/null and stdout/stderr on the caller's pipes, default signal handlers, and the
+script run as ``__main__`` (``runpy.run_path``). An uncaught exception prints the
+learner's traceback without this module's frames and exits 1; the end of the script is
+the interpreter's own exit (non-daemon threads joined, atexit).
 
 The caller gets a :class:`ForkedProcess`, which answers ``pid``, ``poll``, ``wait``,
 ``send_signal`` and ``returncode`` as ``subprocess.Popen`` does (the fork server reaps
@@ -34,15 +35,14 @@ import sys
 import threading
 from pathlib import Path
 
-PRELOAD = (
+SCRIPT_PRELOAD = ("redis", "redis.asyncio", "pykue")
+WEB_PRELOAD = (
+    *SCRIPT_PRELOAD,
     "fastapi",
     "fastapi.responses",
     "fastapi.staticfiles",
     "pydantic",
     "httpx",
-    "redis",
-    "redis.asyncio",
-    "pykue",
     "pykue.web.guard",
     "uvicorn",
     "uvicorn.config",
@@ -52,6 +52,7 @@ PRELOAD = (
     "uvicorn.protocols.http.auto",
     "uvicorn.protocols.websockets.auto",
 )
+PRELOADS = {"script": SCRIPT_PRELOAD, "web": WEB_PRELOAD}  # one fork server for each kind
 # Environment variables read when an interpreter starts: a child forked from the server
 # has the server's, so a start whose environment differs in one of them is a subprocess.
 STARTUP_ENV = (
@@ -120,9 +121,9 @@ def _child(request: dict, fds: list[int], closing: list) -> int:
     return 0
 
 
-def serve(fd: int) -> int:
-    """Answer fork requests on the socket ``fd`` until the caller closes it."""
-    for name in PRELOAD:
+def serve(fd: int, preload: list[str]) -> int:
+    """Import ``preload``, then answer fork requests on the socket ``fd`` until it closes."""
+    for name in preload:
         try:
             importlib.import_module(name)
         except ImportError:
@@ -198,11 +199,11 @@ class ForkedProcess:
 class ForkServer:
     """One fork server process for this pytest process, started on first use."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], preload: tuple[str, ...]) -> None:
         ours, theirs = socket.socketpair()
         self.settings = startup_settings(env)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.forkserver", str(theirs.fileno())],
+            [sys.executable, "-m", "harness.forkserver", str(theirs.fileno()), ",".join(preload)],
             env=env,
             cwd=Path(__file__).resolve().parent.parent,
             stdin=subprocess.DEVNULL,
@@ -271,18 +272,18 @@ class ForkServer:
         return child
 
 
-_server: ForkServer | None = None
-_server_lock = threading.Lock()
+_servers: dict[str, ForkServer] = {}
+_servers_lock = threading.Lock()
 
 
-def fork_server(env: dict[str, str]) -> ForkServer:
-    """This process's fork server (started with ``env`` on first use)."""
-    global _server
-    with _server_lock:
-        if _server is None or _server.proc.poll() is not None:
-            _server = ForkServer(env)
-        return _server
+def fork_server(env: dict[str, str], kind: str) -> ForkServer:
+    """This process's fork server of ``kind`` ("script" or "web"), started on first use."""
+    with _servers_lock:
+        server = _servers.get(kind)
+        if server is None or server.proc.poll() is not None:
+            server = _servers[kind] = ForkServer(env, PRELOADS[kind])
+        return server
 
 
 if __name__ == "__main__":
-    sys.exit(serve(int(sys.argv[1])))
+    sys.exit(serve(int(sys.argv[1]), [name for name in sys.argv[2].split(",") if name]))

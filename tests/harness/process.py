@@ -123,13 +123,13 @@ class CollectedProcess:
         *,
         cwd: Path,
         script: Path | None = None,
-        fork: bool = False,
+        fork: str | None = None,
     ) -> None:
-        """Start ``argv``; with ``fork``, from the fork server when it can (see forkserver)."""
+        """Start ``argv``; with ``fork`` ("script", "web"), from that fork server if it can."""
         self.stderr_lines: Output = Output(script)
         self.lines: Output = Output(script, self.stderr_lines)
         self._changed = threading.Condition()
-        server = forkserver.fork_server(env) if fork and forkserver.enabled() else None
+        server = forkserver.fork_server(env, fork) if fork and forkserver.enabled() else None
         if server is not None and server.can_fork(argv, env):
             self.proc = server.start(argv, env, cwd)
         else:
@@ -183,7 +183,7 @@ class LiveScript(CollectedProcess):
         self.path = path
         self.label = label
         argv = [sys.executable, str(path), *args]
-        super().__init__(argv, env, cwd=path.parent, script=path, fork=True)
+        super().__init__(argv, env, cwd=path.parent, script=path, fork="script")
 
     @property
     def stderr(self) -> str:

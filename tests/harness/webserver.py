@@ -50,7 +50,7 @@ class WebServer(CollectedProcess):
         self.url = f"http://{HOST}:{port}"
         self.argv = argv
         self._http: httpx.Client | None = None
-        super().__init__(argv, env, cwd=cwd, fork=True)
+        super().__init__(argv, env, cwd=cwd, fork="web")
 
     @property
     def http(self) -> httpx.Client:
