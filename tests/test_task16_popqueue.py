@@ -183,6 +183,13 @@ def test_pop_queue_constructor_and_now_requeue_a_known_identifier(target, monkey
             f"pop-queue does): the done job ran {calls[1]} times, the failed one {calls[2]}"
         )
         assert len(queue.job_details()) == 2, f"{LABEL}: still one job per identifier"
+        late = queue.now({"n": 1}, "myJob", "lateIdentifier", delay=300)
+        state = {job["id"]: job for job in queue.job_details()}[late.job_id]["state"]
+        assert state == "delayed", (
+            f"{LABEL}: PopQueue.now(..., delay=300) must wait 300 ms before it runs; the job "
+            f"is {state!r} at once"
+        )
+        wait_runs(queue, {late.job_id: 1})
     finally:
         queue.shutdown()
 
