@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 import redis
+from connect_checks import closed_url, expect_not_connected, refused_message
 from web_checks import (
     app_functions,
     expect_full_is_503,
@@ -23,6 +24,7 @@ from web_checks import (
 )
 
 from harness.compare import expect_lines
+from harness.process import script_env
 from harness.target import SOLUTIONS
 from harness.webserver import Servers, WebServer, burst, expect_reply, get, start_redis
 from pykue.keys import Keys
@@ -235,6 +237,15 @@ def test_redis_down_is_503_and_the_app_recovers(target, servers, redis_server, e
         # A restarted Redis is empty: no seats, reservations not enabled.
         own = start_redis(redis_server.kind, own.port)
         expect_get(server, "/available_seats", 200, seats(0))
+        reply = get(server, "/reserve_seat")
+        require(
+            reply.status == 200 and reply.body in (BLOCKED, IN_PROCESS),
+            "task 13: after Redis came back empty (no available_seats, no "
+            f"reservation_enabled), GET /reserve_seat answered {reply.status} "
+            f"{reply.text[:300]}; expected 200 with {BLOCKED}.\n"
+            "Hint: a missing reservation_enabled key reads as None: reservation_enabled() "
+            'must answer False for it (compare with == "1"), not crash.',
+        )
     finally:
         own.stop()
 
@@ -275,10 +286,18 @@ def test_a_restart_or_a_second_server_continues_the_sale(target, burst_servers):
 
 @pytest.mark.task(13)
 def test_a_new_sale_starts_only_when_asked(target, servers, run, redis_client):
-    server = servers.script(FILE)
+    # The sale is over before the server starts: it must stay over (SET ... NX on both keys).
     redis_client.set("available_seats", 0)
     redis_client.set("reservation_enabled", "0")
-    expect_get(server, "/reserve_seat", 200, BLOCKED)
+    server = servers.script(FILE)
+    reply = get(server, "/reserve_seat")
+    require(
+        reply.status == 200 and reply.body == BLOCKED,
+        "task 13: a server started when the sale was over (available_seats 0, "
+        f"reservation_enabled '0') answered GET /reserve_seat with {reply.status} "
+        f"{reply.text[:200]}; expected {BLOCKED}. Hint: open_first_sale() writes both keys "
+        "only where they do not exist yet (SET ... NX); a start must not reopen a closed sale.",
+    )
     finished = run(FILE, args=("--new-sale",))
     require(
         finished.returncode == 0 and "Traceback" not in finished.stderr,
@@ -287,6 +306,9 @@ def test_a_new_sale_starts_only_when_asked(target, servers, run, redis_client):
     )
     expect_get(server, "/available_seats", 200, seats(50))
     expect_get(server, "/reserve_seat", 200, IN_PROCESS)
+    url, port = closed_url()
+    down = run(FILE, args=("--new-sale",), env_override=script_env(url))
+    expect_not_connected(f"task 13 (`python {FILE} --new-sale`)", FILE, down, refused_message(port))
 
 
 @pytest.mark.task(13)

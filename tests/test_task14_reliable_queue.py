@@ -321,8 +321,15 @@ def test_ko_hides_the_element_until_next_time(target, factory):
         fail(f"a rolled-back element's mature must be next_time {next_time}: {back['mature']}")
     queue.ko(back, now_ms())
     again = check_element(queue.pop("c1", reserve=True, timeout=2), "pop", "retry me", tries=2)
+    queue.ko(again, now_ms())  # without max_ko there are no dead letters: ko has no limit
+    again = check_element(
+        queue.pop("c1", reserve=True, timeout=2),
+        "pop after a third ko (no max_ko, so no dead letters: the element must come back)",
+        "retry me",
+        tries=3,
+    )
     if queue.ok(again) is not True:
-        fail("ok() after two rollbacks must return True")
+        fail("ok() after three rollbacks must return True")
 
 
 @pytest.mark.task(14)

@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
 import time
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import pytest
@@ -30,6 +32,17 @@ from harness.webserver import start_redis, start_script
 def page_text(api: Api, path: str = "/info") -> str:
     response = api.expect(api.request("GET", path), 200, f"GET {path}")
     return " ".join(re.sub(r"<[^>]+>", " ", response.text).split()).lower()
+
+
+def next_page_links(page: str) -> list[str]:
+    """The path and query of each ``<a href>`` of ``page`` whose text says "next page"."""
+    links = []
+    for attributes, text in re.findall(r"<a\b([^>]*)>(.*?)</a>", page, re.I | re.S):
+        href = re.search(r"""\bhref\s*=\s*["']([^"']*)["']""", attributes, re.I)
+        if href and "next page" in re.sub(r"<[^>]+>", " ", text).lower():
+            url = urlsplit(urljoin("http://server/info", html.unescape(href.group(1))))
+            links.append(f"{url.path}?{url.query}")
+    return links
 
 
 def wait_for(condition, what: str, timeout: float = 10.0) -> None:
@@ -72,12 +85,20 @@ def test_body_limit_and_a_paginated_info(target, servers, env):
     response = api.request("POST", "/message/new", json={"payload": "x" * 3000})
     api.expect(response, 413, "POST /message/new with a body over MAX_BODY=2000 bytes")
     ids = [api.add(f"m{n:03d} " + "y" * 1500) for n in range(120)]
-    first = page_text(api)
+    page = api.expect(api.request("GET", "/info"), 200, "GET /info").text
+    first = " ".join(re.sub(r"<[^>]+>", " ", page).split()).lower()
     if "queued: 120" not in first or "next page" not in first:
         fail(f"/info must count all 120 and link the next page; text: {first[:400]!r}")
     shown = re.findall(r"\bm\d{3}\b", first)
     if shown != [f"m{n:03d}" for n in range(50)]:
         fail(f"/info shows 50 messages by default, the front first; it showed {len(shown)}")
+    for href in next_page_links(page):
+        second = re.findall(r"\bm\d{3}\b", page_text(api, href))
+        if second != [f"m{n:03d}" for n in range(50, 100)]:
+            fail(
+                f"the 'next page' link of /info ({href}) must show messages 50 to 99; "
+                f"it showed {second[:3]}... ({len(second)})"
+            )
     if "y" * 201 in first:
         fail("/info must cut long payloads (a page of 120 x 1 MB would be 120 MB)")
     last = page_text(api, "/info?offset=100&limit=50")

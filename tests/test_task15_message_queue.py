@@ -344,3 +344,35 @@ def test_producer_and_consumer_clients(target, server, monkeypatch):
     if consumer.get_next_message() is not None:
         fail("Consumer.get_next_message() on an empty queue must return None")
     consumer.notify_processed(2)
+    expect_default_port_1245(target, module, monkeypatch)
+
+
+def expect_default_port_1245(target, module, monkeypatch) -> None:
+    """``Producer(hostname)`` and ``Consumer(hostname)`` talk to port 1245, the server's
+    default. No server needed: httpx's transport records the URL and refuses the request."""
+    tried: list[httpx.URL] = []
+
+    def refuse(self, request):
+        tried.append(request.url)
+        if len(tried) > 20:  # a client that retries for ever stops here
+            raise RuntimeError("the grader refuses every request")
+        raise httpx.ConnectError("the grader refuses every request", request=request)
+
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
+    calls = {
+        "Producer": lambda client: client.add_new_message("hello"),
+        "Consumer": lambda client: client.get_next_message(),
+    }
+    for name, call in calls.items():
+        client_class = target.function(module, name, FILE)
+        tried.clear()
+        try:
+            call(client_class("127.0.0.1"))
+        except Exception:  # noqa: BLE001 - refused on purpose: only the URL matters
+            pass
+        ports = sorted({url.port for url in tried})
+        if ports != [1245]:
+            fail(
+                f"{name}('127.0.0.1') without a port must talk to port 1245 (the server's "
+                f"default PORT); it tried {[str(url) for url in tried] or 'no request'}"
+            )

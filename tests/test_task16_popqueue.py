@@ -183,8 +183,31 @@ def test_pop_queue_constructor_and_now_requeue_a_known_identifier(target, monkey
             f"pop-queue does): the done job ran {calls[1]} times, the failed one {calls[2]}"
         )
         assert len(queue.job_details()) == 2, f"{LABEL}: still one job per identifier"
+        late = queue.now({"n": 1}, "myJob", "lateIdentifier", delay=300)
+        state = {job["id"]: job for job in queue.job_details()}[late.job_id]["state"]
+        assert state == "delayed", (
+            f"{LABEL}: PopQueue.now(..., delay=300) must wait 300 ms before it runs; the job "
+            f"is {state!r} at once"
+        )
+        wait_runs(queue, {late.job_id: 1})
     finally:
         queue.shutdown()
+    # No retries given: load_config()'s retries (3 unless a config.json says otherwise),
+    # read as runs in all or as retries after the first run.
+    retries = target.function(module, "load_config", FILE)()["retries"]
+    default = module.PopQueue("mongodb://localhost:27017", redis_url, "myDatabase", "myCollection")
+    try:
+        default.define("defaultJob", lambda job: calls.update(["default"]) or False)
+        default.start()
+        failing = default.now({"n": 3}, "defaultJob", "defaultIdentifier")
+        wait_runs(default, {failing.job_id: retries})
+        assert calls["default"] in (retries, retries + 1), (
+            f"{LABEL}: PopQueue(...) without retries takes load_config()'s retries "
+            f"({retries}): a job that returns False runs {retries} or {retries + 1} times in "
+            f"all; it ran {calls['default']} times"
+        )
+    finally:
+        default.shutdown()
 
 
 def wait_runs(manager, runs: dict[int, int], timeout: float = 10) -> None:
