@@ -36,11 +36,12 @@ import httpx
 import pytest
 from test_task15_message_queue import FILE, fail
 
+from harness.originals import git, original_repo
 from harness.process import script_env
 from harness.webserver import Servers
 
 REPO = Path(__file__).resolve().parents[1]
-MIRROR = Path("/work/.mirror/dbendy+message-queue/repo")
+ORIGINAL = "dbendy/message-queue"
 BUILD = REPO / "run" / "message-queue"
 
 # The headers axios 0.16.2 sends (captured from the original client).
@@ -146,30 +147,25 @@ def build_original_client() -> Path:
     for tool in ("node", "npm", "git"):
         if shutil.which(tool) is None:
             pytest.skip(f"the original client needs {tool}, which is not installed")
-    if not MIRROR.is_dir():
-        pytest.skip(f"no mirror of dbendy/message-queue at {MIRROR}")
+    mirror, why = original_repo(ORIGINAL)
+    if mirror is None:
+        pytest.skip(f"the original client: {why}")
     BUILD.mkdir(parents=True, exist_ok=True)
     with (BUILD / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time across pytest workers
         if not (BUILD / "dist" / "index.js").is_file():
-            _build()
+            _build(mirror)
     return BUILD
 
 
-def _build() -> None:
-    archive = subprocess.run(
-        [
-            "git",
-            "-c",
-            "safe.directory=*",
-            "-C",
-            str(MIRROR),
-            "archive",
-            "HEAD",
-            "src",
-            "example.js",
-            "package.json",
-        ],
+def _build(mirror: Path) -> None:
+    archive = git(
+        mirror,
+        "archive",
+        "HEAD",
+        "src",
+        "example.js",
+        "package.json",
         capture_output=True,
         check=True,
     )

@@ -17,33 +17,30 @@ our error. Skips, saying why, where chromium or the mirror is missing.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from test_task16_job_manager import FILE, LABEL, details, wait_demo_finished
 
 from harness.browser import chromium, skip_without_browser
+from harness.originals import git, original_repo
 from harness.webserver import Servers
 
-MIRROR = Path("/work/.mirror/uuuchit+pop-queue/repo")
+ORIGINAL = "uuuchit/pop-queue"
 COMMIT = "12fadb7"
 UI_FILES = ("index.html", "app.js", "styles.css")
 
 
 def original_ui(folder: Path) -> Path:
-    """pop-queue's ui/ files at COMMIT, written into ``folder``; skips without the mirror."""
-    if not (MIRROR / "HEAD").is_file():
-        pytest.skip(f"pop-queue's page: no mirror of uuuchit/pop-queue at {MIRROR}")
+    """pop-queue's ui/ files at COMMIT, written into ``folder``; skips without a copy."""
+    mirror, why = original_repo(ORIGINAL)
+    if mirror is None:
+        pytest.skip(f"pop-queue's page: {why}")
     folder.mkdir()
     for name in UI_FILES:
-        shown = subprocess.run(
-            ["git", "-c", "safe.directory=*", "-C", str(MIRROR), "show", f"{COMMIT}:ui/{name}"],
-            capture_output=True,
-            check=False,
-        )
+        shown = git(mirror, "show", f"{COMMIT}:ui/{name}", capture_output=True, check=False)
         if shown.returncode != 0:
-            pytest.skip(f"pop-queue's page: {COMMIT}:ui/{name} not in the mirror")
+            pytest.skip(f"pop-queue's page: {COMMIT}:ui/{name} is not in {mirror}")
         (folder / name).write_bytes(shown.stdout)
     return folder
 
