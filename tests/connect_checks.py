@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 
 import pytest
@@ -11,7 +12,6 @@ import redis.asyncio
 
 from harness.compare import expect_lines
 from harness.process import Finished, script_env
-from toolkit.redis_servers import free_port
 
 
 def require(condition: bool, message: str) -> None:
@@ -20,9 +20,20 @@ def require(condition: bool, message: str) -> None:
         pytest.fail(message, pytrace=False)
 
 
+_HELD_PORTS: list[socket.socket] = []
+
+
 def closed_url() -> tuple[str, int]:
-    """A Redis URL where nobody listens (the connection is refused), and its port."""
-    port = free_port()
+    """A Redis URL where nobody listens (the connection is refused), and its port.
+
+    The port stays bound, never listening, by this process: a connection to it is refused,
+    and no server started meanwhile by another test can take it (a merely free port was
+    once taken by a web server, and the script said "Connection closed by server").
+    """
+    held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held.bind(("127.0.0.1", 0))
+    _HELD_PORTS.append(held)
+    port = held.getsockname()[1]
     return f"redis://127.0.0.1:{port}/0", port
 
 
