@@ -205,21 +205,8 @@ class WorkerGroup:
         self, client: redis.Redis, job: Job, loop: asyncio.AbstractEventLoop | None
     ) -> Job | None:
         """Run ``job``'s handler, finish it, and return the next job (or None)."""
-        outcome, payload = run_handler(self.handler, job, self.abandon, loop, self.kind)
-        if outcome is None:  # shutdown gave it back
-            return None
-        if outcome == "retry":  # Redis failed the handler: not the job's fault
-            self._give_back_after_redis_error(client, job, payload)
-            return None
-        self._retry_wait = 0.0
-        if outcome == "complete":
-            try:
-                payload = to_json(payload, "handler result")
-            except JobDataError as exc:
-                outcome, payload = "failed", str(exc)
-        else:
-            payload = str(payload)
-        return self._complete(client, job, outcome, payload)
+        ran = self._run_only(client, job, loop)
+        return None if ran is None else self._complete(client, *ran)
 
     def _give_back_after_redis_error(self, client: redis.Redis, job: Job, error: str) -> None:
         """``job``'s handler met a Redis failure (e.g. ``job.log()`` on a full Redis): the

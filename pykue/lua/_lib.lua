@@ -180,20 +180,10 @@ local function finish(id, token, outcome, payload, now_s)
   return 'complete', event_json('complete', id, payload)
 end
 
--- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
--- Returns the job's fields (values of FETCHED_FIELDS) as they were while inactive, or
--- false if there is none. `before`: an event (JSON) to publish ahead of this job's "start",
--- in the same message, or nil; it is not published when there is no job to take. A table
--- `before` collects the events instead (the caller publishes them all in one message).
-local function take_next(jtype, token, lease_ms, now_s, before)
-  local popped = redis.call('ZPOPMIN', wait_key(jtype))
-  if #popped == 0 then
-    -- nothing runnable: any wake-up token left is stale
-    redis.call('DEL', notify_key(jtype))
-    return false
-  end
-  local id = popped[1]
-  local k = jkey(id)
+-- Make the job at key `k` active under `token` from `now_s` on: returns the job's fields
+-- (values of FETCHED_FIELDS) as they were while inactive, and its lease deadline (the
+-- lease or its ttl, whichever ends first) as a string, for the caller's ZADD to `active`.
+local function lease_job(k, token, lease_ms, now_s)
   -- the fields a worker needs, in the order of pykue/keys.py FETCHED_FIELDS (they are
   -- at the front of the hash: add_job.lua)
   local fields = redis.call('HMGET', k, 'id', 'data', 'priority', 'max_attempts',
@@ -210,7 +200,24 @@ local function take_next(jtype, token, lease_ms, now_s, before)
     redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now_s,
       'updated_at', now_s)
   end
-  redis.call('ZADD', K_ACTIVE, string.format('%d', deadline), id)
+  return fields, string.format('%d', deadline)
+end
+
+-- Take the next inactive job of `jtype` (lowest score) and make it active under `token`.
+-- Returns the job's fields (values of FETCHED_FIELDS) as they were while inactive, or
+-- false if there is none. `before`: an event (JSON) to publish ahead of this job's "start",
+-- in the same message, or nil; it is not published when there is no job to take. A table
+-- `before` collects the events instead (the caller publishes them all in one message).
+local function take_next(jtype, token, lease_ms, now_s, before)
+  local popped = redis.call('ZPOPMIN', wait_key(jtype))
+  if #popped == 0 then
+    -- nothing runnable: any wake-up token left is stale
+    redis.call('DEL', notify_key(jtype))
+    return false
+  end
+  local id = popped[1]
+  local fields, deadline = lease_job(jkey(id), token, lease_ms, now_s)
+  redis.call('ZADD', K_ACTIVE, deadline, id)
   local start = event_json('start', id, jstr(jtype))
   if type(before) == 'table' then
     before[#before + 1] = start

@@ -62,7 +62,6 @@ local fetched = {}
 local jtype = ARGV[2]
 if jtype ~= '' then
   local lease_ms = tonumber(ARGV[4])
-  local now = tonumber(now_s)
   local popped = redis.call('ZPOPMIN', wait_key(jtype), tonumber(ARGV[5]))
   if #popped < 2 * tonumber(ARGV[5]) then
     redis.call('DEL', notify_key(jtype))  -- the wait set is empty: wake-up tokens are stale
@@ -71,23 +70,9 @@ if jtype ~= '' then
   local jstype = jstr(jtype)
   for n = 1, #popped, 2 do
     local id = popped[n]
-    local k = jkey(id)
     local token = ARGV[3] .. '.' .. ((n + 1) / 2)
-    local fields = redis.call('HMGET', k, 'id', 'data', 'priority', 'max_attempts',
-      'attempts_made', 'ttl')
-    local ttl = fields[6]
-    fields[6] = nil  -- read here, not sent
-    local deadline = now + lease_ms
-    if ttl and ttl ~= '0' then
-      local ttl_deadline = now + tonumber(ttl)
-      redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now_s,
-        'updated_at', now_s, 'ttl_deadline', string.format('%d', ttl_deadline))
-      if ttl_deadline < deadline then deadline = ttl_deadline end
-    else
-      redis.call('HSET', k, 'state', 'active', 'token', token, 'started_at', now_s,
-        'updated_at', now_s)
-    end
-    leases[#leases + 1] = string.format('%d', deadline)
+    local fields, deadline = lease_job(jkey(id), token, lease_ms, now_s)
+    leases[#leases + 1] = deadline
     leases[#leases + 1] = id
     events[#events + 1] = event_json('start', id, jstype)
     fetched[#fetched + 1] = fields
