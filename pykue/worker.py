@@ -18,6 +18,7 @@ the stall sweep and run again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import sys
 import threading
@@ -165,13 +166,44 @@ class WorkerGroup:
                 backoff = min(backoff * 2, 2.0)
         return None
 
-    def _slot(self) -> None:
+    @contextlib.contextmanager
+    def _thread_resources(self):
+        """This thread's client (None when stopping first) and, for async handlers, its
+        event loop; both closed when the thread ends."""
         client = self._connect()
         if client is None:
+            yield None, None
             return
         loop = asyncio.new_event_loop() if self.kind == "async" else None
-        job: Job | None = None
         try:
+            yield client, loop
+        finally:
+            if loop is not None:
+                loop.close()
+            try:
+                if client is not self.conn.client:
+                    client.close()
+            except Exception:
+                pass
+
+    def _survive(self, dropped) -> None:
+        """After an unexpected error: say it, forget the ``dropped`` jobs, pause.
+
+        Never let one bad job kill the worker: a job dropped here keeps its lease only
+        until it lapses, then the sweep returns (or fails) it.
+        """
+        print("pykue: worker error:", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+        with self.lock:
+            for job in dropped:
+                self.active.pop(job.id, None)
+        self.stopping.wait(0.1)
+
+    def _slot(self) -> None:
+        with self._thread_resources() as (client, loop):
+            if client is None:
+                return
+            job: Job | None = None
             while not self.closed:
                 try:
                     if job is None:
@@ -183,23 +215,8 @@ class WorkerGroup:
                 except Exception:
                     if self.closed:  # a socket closed under us by shutdown is no news
                         break
-                    # never let one bad job kill the worker: a job we dropped here keeps
-                    # its lease only until it lapses, then the sweep returns (or fails) it
-                    print("pykue: worker error:", file=sys.stderr)
-                    traceback.print_exc(file=sys.stderr)
-                    if job is not None:
-                        with self.lock:
-                            self.active.pop(job.id, None)
+                    self._survive([job] if job is not None else [])
                     job = None
-                    self.stopping.wait(0.1)
-        finally:
-            if loop is not None:
-                loop.close()
-            try:
-                if client is not self.conn.client:
-                    client.close()
-            except Exception:
-                pass
 
     def _run(
         self, client: redis.Redis, job: Job, loop: asyncio.AbstractEventLoop | None
@@ -352,14 +369,12 @@ class WorkerGroup:
 
     def _batch_slot(self) -> None:
         """A worker thread with ``prefetch`` K > 1: see the module's docstring."""
-        client = self._connect()
-        if client is None:
-            return
-        loop = asyncio.new_event_loop() if self.kind == "async" else None
-        held: list[Job] = []  # taken, not run yet (in the order they run)
-        done: list[tuple[Job, str, str]] = []  # run, not reported yet: (job, outcome, payload)
-        first_done = 0.0
-        try:
+        with self._thread_resources() as (client, loop):
+            if client is None:
+                return
+            held: list[Job] = []  # taken, not run yet (in the order they run)
+            done: list[tuple[Job, str, str]] = []  # run, not reported: (job, outcome, payload)
+            first_done = 0.0
             while not self.closed:
                 try:
                     if self.stopping.is_set():
@@ -386,21 +401,8 @@ class WorkerGroup:
                 except Exception:
                     if self.closed:
                         break
-                    print("pykue: worker error:", file=sys.stderr)
-                    traceback.print_exc(file=sys.stderr)
-                    with self.lock:  # their leases lapse, then the sweep returns them
-                        for job in [*held, *(d[0] for d in done)]:
-                            self.active.pop(job.id, None)
+                    self._survive([*held, *(d[0] for d in done)])
                     held, done = [], []
-                    self.stopping.wait(0.1)
-        finally:
-            if loop is not None:
-                loop.close()
-            try:
-                if client is not self.conn.client:
-                    client.close()
-            except Exception:
-                pass
 
     def _run_only(
         self, client: redis.Redis, job: Job, loop: asyncio.AbstractEventLoop | None
