@@ -142,6 +142,12 @@ class WorkerGroup:
             self.active[job.id] = job
         return job
 
+    def _back_off(self, exc: Exception, backoff: float) -> float:
+        """Report ``exc``, wait ``backoff`` s (less if stopping); the next wait, doubled, <= 2 s."""
+        self._report(exc)
+        self.stopping.wait(backoff)
+        return min(backoff * 2, 2.0)
+
     def _own_client(self) -> redis.Redis:
         """A client that keeps one connection (no pool round per command)."""
         if self.conn.cluster:  # the cluster client is thread-safe and follows the slot
@@ -161,9 +167,7 @@ class WorkerGroup:
             except redis.RedisError as exc:
                 if self.closed or self.stopping.is_set():  # shutdown closed it: no news
                     break
-                self._report(exc)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = self._back_off(exc, backoff)
         return None
 
     @contextlib.contextmanager
@@ -244,10 +248,9 @@ class WorkerGroup:
                 self._eval(client, self._give_back, [q.keys.base, job.id, job._token])
                 break
             except redis.RedisError as exc:  # its lease lapses meanwhile: the sweep returns it
-                self._report(exc)
-                if self.stopping.wait(backoff):
+                backoff = self._back_off(exc, backoff)
+                if self.stopping.is_set():
                     break
-                backoff = min(backoff * 2, 2.0)
         with self.lock:
             self.active.pop(job.id, None)
         self.stopping.wait(self._retry_wait)
@@ -277,9 +280,7 @@ class WorkerGroup:
                 backoff = 0.05
             except redis.RedisError as exc:
                 idle = False
-                self._report(exc)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = self._back_off(exc, backoff)
         return None
 
     def _pipelined_wait(self, client: redis.Redis) -> bool:
@@ -348,9 +349,7 @@ class WorkerGroup:
                     ],
                 )
             except redis.RedisError as exc:
-                self._report(exc)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = self._back_off(exc, backoff)
                 continue
             self._back()
             status = reply[0]
@@ -446,9 +445,7 @@ class WorkerGroup:
                 q.prepare()
                 statuses, fetched = self._eval(client, self._batch, args)
             except redis.RedisError as exc:
-                self._report(exc)
-                self.stopping.wait(backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = self._back_off(exc, backoff)
                 continue
             self._back()
             with self.lock:
