@@ -15,7 +15,7 @@ the interpreter's own exit (non-daemon threads joined, atexit).
 
 The caller gets a :class:`ForkedProcess`, which answers ``pid``, ``poll``, ``wait``,
 ``send_signal`` and ``returncode`` as ``subprocess.Popen`` does (the fork server reaps
-the child and sends its exit code). :func:`can_fork` says when a start must instead be a
+the child and sends its exit code). :meth:`ForkServer.can_fork` says when a start must be a
 plain subprocess: an interpreter setting in the environment differs from the fork
 server's, or the command is not ``python SCRIPT ARGS...``. ``GRADER_FORKSERVER=0`` turns
 it off.
@@ -86,7 +86,7 @@ def startup_settings(env: dict[str, str]) -> dict[str, str | None]:
     return {name: env.get(name) for name in STARTUP_ENV}
 
 
-# -- the server side: python -m harness.forkserver FD --------------------------------------
+# -- the server side: python -m harness.forkserver FD MODULES ------------------------------
 
 
 def _child(request: dict, fds: list[int], closing: list) -> int:
