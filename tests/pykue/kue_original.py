@@ -3,9 +3,9 @@
 Nothing of Kue is committed. :func:`install` puts ``kue@0.11.6`` and the packages of its
 ``test/jsonapi.js`` (mocha, should, chai, supertest, async, reds) in ``run/kue-0.11.6/``
 with npm, once; ``jsonapi.js`` itself is not in the npm package, so it is read from the
-fetched Kue repository (``KUE_MIRROR``, default ``/work/.mirror/Automattic+kue/repo``) at
-tag v0.11.6. Each step skips the test with the reason when it cannot be done (no node or
-npm, registry unreachable, no Kue repository).
+Kue repository at tag v0.11.6: ``KUE_MIRROR`` when set, else where the graders find
+the originals (:mod:`harness.originals`). Each step skips the test with the reason when
+it cannot be done (no node or npm, registry unreachable, no Kue repository).
 
 Pointing Kue's clients at us changes none of Kue's files: a preload (``-r``) written here
 gives Kue's own queue the test's Redis and, when TARGET_URL is set, makes supertest's
@@ -30,11 +30,12 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from harness.originals import git, original_repo
+
 REPO = Path(__file__).resolve().parents[2]
 VERSION = "0.11.6"
 HOME = REPO / "run" / f"kue-{VERSION}"
 KUE = HOME / "node_modules" / "kue"
-MIRROR = Path(os.environ.get("KUE_MIRROR", "/work/.mirror/Automattic+kue/repo"))
 PACKAGES = [
     f"kue@{VERSION}",
     "reds@0.2.5",  # Kue's optional search (jsonapi.js turns search on)
@@ -132,17 +133,23 @@ def install() -> Path:
 def jsonapi_test() -> Path:
     """Kue's own test/jsonapi.js at v0.11.6, unchanged, where it expects to be."""
     kue = install()
-    if not (MIRROR / "HEAD").exists() and not (MIRROR / ".git").exists():
-        pytest.skip(f"Kue conformance: no Kue repository at {MIRROR} (set KUE_MIRROR)")
+    if "KUE_MIRROR" in os.environ:
+        mirror, why = Path(os.environ["KUE_MIRROR"]), ""
+    else:
+        mirror, why = original_repo("Automattic/kue")
+    if mirror is None:
+        pytest.skip(f"Kue conformance: {why} (or set KUE_MIRROR)")
     try:
-        source = subprocess.run(
-            ["git", "--git-dir", str(MIRROR), "show", f"v{VERSION}:test/jsonapi.js"],
+        source = git(
+            mirror,
+            "show",
+            f"v{VERSION}:test/jsonapi.js",
             capture_output=True,
             check=True,
             timeout=30,
         ).stdout
     except (subprocess.CalledProcessError, FileNotFoundError) as exc:
-        pytest.skip(f"Kue conformance: cannot read test/jsonapi.js from {MIRROR}: {exc}")
+        pytest.skip(f"Kue conformance: cannot read test/jsonapi.js from {mirror}: {exc}")
     test = kue / "test" / "jsonapi.js"
     test.parent.mkdir(exist_ok=True)
     if not test.is_file() or test.read_bytes() != source:
