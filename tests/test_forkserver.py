@@ -86,3 +86,19 @@ def test_another_interpreter_setting_starts_a_plain_subprocess(tmp_path):
     proc = CollectedProcess([sys.executable, str(script)], other, cwd=tmp_path, fork="script")
     assert not isinstance(proc.proc, forkserver.ForkedProcess)
     assert proc.proc.wait(timeout=20) == 0
+
+
+def test_a_sitecustomize_on_another_pythonpath_runs_in_each_start(tmp_path):
+    """Task 9's grader fixture: its switches are read at start-up, in every start anew."""
+    (tmp_path / "sitecustomize.py").write_text("import os\nprint('switch', os.environ['PROBE'])\n")
+    script = tmp_path / "noop.py"
+    script.write_text("pass\n")
+    seen = []
+    for value in ("one", "two"):
+        env = script_env("redis://127.0.0.1:1/0", PYTHONPATH=str(tmp_path), PROBE=value)
+        proc = CollectedProcess([sys.executable, str(script)], env, cwd=tmp_path, fork="script")
+        assert proc.proc.wait(timeout=20) == 0
+        for reader in proc._readers:
+            reader.join(timeout=5)
+        seen += list(proc.lines)
+    assert seen == ["switch one", "switch two"]

@@ -17,8 +17,9 @@ The caller gets a :class:`ForkedProcess`, which answers ``pid``, ``poll``, ``wai
 ``send_signal`` and ``returncode`` as ``subprocess.Popen`` does (the fork server reaps
 the child and sends its exit code). :meth:`ForkServer.can_fork` says when a start must be a
 plain subprocess: an interpreter setting in the environment differs from the fork
-server's, or the command is not ``python SCRIPT ARGS...``. ``GRADER_FORKSERVER=0`` turns
-it off.
+server's, or the command is not ``python SCRIPT ARGS...``; and :func:`fork_server` gives
+none for a PYTHONPATH other than the repository's (it may run code at start-up).
+``GRADER_FORKSERVER=0`` turns it off.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ STARTUP_ENV = (
     "LC_CTYPE",
 )
 MAX_MESSAGE = 1 << 20
+# The PYTHONPATH of harness.process.script_env: the repository. What it runs at start-up
+# (nothing, or in a gradebook's grader copy a sitecustomize setting the same RLIMIT_AS for
+# every script) runs once in the fork server and is inherited. Another PYTHONPATH may
+# hold a sitecustomize that reads per-start switches (task 9's grader fixture): such a
+# start is always a plain subprocess.
+PLAIN_PYTHONPATH = str(Path(__file__).resolve().parents[2])
 OUR_FRAMES = (__file__, runpy.__file__, "<frozen runpy>")  # left out of a learner's traceback
 
 
@@ -276,8 +283,11 @@ _servers: dict[str, ForkServer] = {}
 _servers_lock = threading.Lock()
 
 
-def fork_server(env: dict[str, str], kind: str) -> ForkServer:
-    """This process's fork server of ``kind`` ("script" or "web"), started on first use."""
+def fork_server(env: dict[str, str], kind: str) -> ForkServer | None:
+    """This process's fork server of ``kind`` ("script" or "web"), started on first use;
+    None for an environment whose PYTHONPATH may run code at start-up."""
+    if env.get("PYTHONPATH") != PLAIN_PYTHONPATH:
+        return None
     with _servers_lock:
         server = _servers.get(kind)
         if server is None or server.proc.poll() is not None:
